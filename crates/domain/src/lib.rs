@@ -1,0 +1,5 @@
+//! Pure billing domain logic: no `worker` import, so it compiles and is tested natively.
+
+pub mod license;
+pub mod time;
+pub mod webhook;

@@ -1,0 +1,1 @@
+//! Device access tokens, the signed offline license and entitlement rules.

@@ -1,1 +1,19 @@
 //! Device access tokens, the signed offline license and entitlement rules.
+
+mod blob;
+mod entitlement;
+mod envelope;
+mod keys;
+mod token;
+
+pub use blob::{
+    LICENSE_PREFIX, LicenseClaims, LicenseError, MAX_CLOCK_SKEW_SECONDS, MAX_LICENSE_BYTES, sign,
+    verify_license,
+};
+pub use entitlement::{
+    DEFAULT_OFFLINE_GRACE_HOURS, Decision, ENTITLED_STATUSES, Entitlement, EntitlementInput,
+    MAX_OFFLINE_GRACE_HOURS, TOKEN_HARD_CAP_SECONDS, UNSETTLED_TOKEN_SECONDS, evaluate,
+    grace_boundary, grace_hours, is_entitled_status,
+};
+pub use keys::{KeyError, Keys, MIN_SECRET_BYTES, kid_of};
+pub use token::{MAX_TOKEN_BYTES, TOKEN_PREFIX, TokenClaims, TokenError, issue, verify};

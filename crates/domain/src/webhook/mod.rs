@@ -1,1 +1,5 @@
 //! Stripe webhooks: signature verification, event parsing and the D1 state changes they cause.
+
+pub mod event;
+pub mod state;
+pub mod verify;

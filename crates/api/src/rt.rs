@@ -1,0 +1,474 @@
+//! Runtime of the generated server: HTTP types, routing, CORS, body limits, parsing and problems.
+
+use crate::models::{ErrorCode, Problem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// An HTTP request, independent of any framework.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HttpRequest {
+    /// Upper-case method.
+    pub method: String,
+    /// The URL path, without the query.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    /// Headers with lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes (the adapter reads at most the route's limit plus one byte).
+    pub body: Vec<u8>,
+}
+
+/// An HTTP response, independent of any framework.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// Headers with lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first header with this lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Settings of the dispatch layer.
+#[derive(Debug, Clone, Default)]
+pub struct DispatchConfig {
+    /// The one origin CORS answers for (`ALLOWED_ORIGIN`).
+    pub allowed_origin: Option<String>,
+}
+
+/// One operation of the spec, as the router sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Operation {
+    /// The operationId.
+    pub id: &'static str,
+    /// Upper-case HTTP method.
+    pub method: &'static str,
+    /// The path.
+    pub path: &'static str,
+    /// `x-max-body-bytes`, or the generator's default.
+    pub max_body_bytes: usize,
+    /// The body is JSON parsed into a model.
+    pub json_body: bool,
+    /// The body is handed over as raw bytes (`x-raw-body`).
+    pub raw_body: bool,
+    /// CORS is answered for this operation (false with `x-cors: false`).
+    pub cors: bool,
+    /// Served as a static asset, not by the Worker (`x-static-asset`).
+    pub static_asset: bool,
+    /// Every documented status.
+    pub statuses: &'static [u16],
+}
+
+/// The operation for a method and path, if the spec has one.
+pub fn find(ops: &'static [Operation], method: &str, path: &str) -> Option<&'static Operation> {
+    ops.iter().find(|op| op.method == method && op.path == path)
+}
+
+/// The largest body worth reading for a request: the route's limit, or the largest limit.
+pub fn body_limit(ops: &'static [Operation], method: &str, path: &str) -> usize {
+    match find(ops, method, path) {
+        Some(op) => op.max_body_bytes,
+        None => ops.iter().map(|op| op.max_body_bytes).max().unwrap_or(0),
+    }
+}
+
+/// A field that failed validation, named by its JSON path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    /// Dotted path of the field.
+    pub field: String,
+    /// What is wrong, lower case.
+    pub message: String,
+}
+
+impl FieldError {
+    /// Prefixes the field path with the containing field.
+    pub fn within(self, parent: &str) -> Self {
+        FieldError {
+            field: format!("{parent}.{}", self.field),
+            message: self.message,
+        }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Spec constraints that serde cannot check.
+pub trait Validate {
+    /// Checks lengths and patterns of every field.
+    fn validate(&self) -> Result<(), FieldError>;
+}
+
+/// Checks a string against `minLength`, `maxLength` (in characters) and `pattern`.
+pub fn check_str(
+    field: &str,
+    value: &str,
+    min: Option<usize>,
+    max: Option<usize>,
+    pattern: Option<&str>,
+) -> Result<(), FieldError> {
+    let fail = |message: String| FieldError {
+        field: field.to_owned(),
+        message,
+    };
+    let len = value.chars().count();
+    if let Some(min) = min.filter(|min| len < *min) {
+        return Err(fail(format!("must be at least {min} characters")));
+    }
+    if let Some(max) = max.filter(|max| len > *max) {
+        return Err(fail(format!("must be at most {max} characters")));
+    }
+    if let Some(pattern) = pattern {
+        let matches = regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(value));
+        if !matches {
+            return Err(fail(format!("must match {pattern}")));
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a query string into pairs.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The first value of a query parameter.
+pub fn query_value(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// The first value of a header, by lower-case name.
+pub fn header(request: &HttpRequest, name: &str) -> Option<String> {
+    request
+        .headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(request: &HttpRequest) -> Option<String> {
+    let value = header(request, "authorization")?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// Validates a query or header parameter, answering 400 naming it.
+pub fn check_param(
+    location: &str,
+    name: &str,
+    value: Option<&str>,
+    min: Option<usize>,
+    max: Option<usize>,
+    pattern: Option<&str>,
+) -> Result<(), HttpResponse> {
+    match value {
+        Some(value) => {
+            check_str(name, value, min, max, pattern).map_err(|e| param_error(location, e))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Unwraps a required parameter, answering 400 naming it when absent.
+pub fn require_param(
+    location: &str,
+    name: &str,
+    value: Option<String>,
+) -> Result<String, HttpResponse> {
+    value.ok_or_else(|| {
+        param_error(
+            location,
+            FieldError {
+                field: name.to_owned(),
+                message: "is required".to_owned(),
+            },
+        )
+    })
+}
+
+fn param_error(location: &str, error: FieldError) -> HttpResponse {
+    let code = if location == "header" {
+        ErrorCode::InvalidHeader
+    } else {
+        ErrorCode::InvalidQuery
+    };
+    error_response(code, error.to_string())
+}
+
+/// Parses and validates a JSON body, answering 400 `invalid_body` naming the field.
+pub fn json_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, HttpResponse> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(error_response(
+            ErrorCode::InvalidBody,
+            "request body is required",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let detail = if path == "." {
+            message
+        } else {
+            format!("{path}: {message}")
+        };
+        error_response(ErrorCode::InvalidBody, detail)
+    })?;
+    de.end()
+        .map_err(|e| error_response(ErrorCode::InvalidBody, e.to_string()))?;
+    value
+        .validate()
+        .map_err(|e| error_response(ErrorCode::InvalidBody, e.to_string()))?;
+    Ok(value)
+}
+
+/// The HTTP status each error code is answered with.
+pub fn status_of(code: ErrorCode) -> u16 {
+    use ErrorCode::*;
+    match code {
+        InvalidBody
+        | InvalidQuery
+        | InvalidHeader
+        | SignatureMissing
+        | SignatureMalformed
+        | SignatureMismatch
+        | TimestampOutOfTolerance
+        | EventMalformed => 400,
+        Unauthorized | TokenInvalid | TokenExpired | DeviceMismatch => 401,
+        OriginNotAllowed => 403,
+        RouteNotFound | CheckoutNotFound | CustomerNotFound => 404,
+        MethodNotAllowed => 405,
+        PayloadTooLarge => 413,
+        UnsupportedMediaType => 415,
+        SubscriptionInactive => 403,
+        InternalError => 500,
+        NotImplemented => 501,
+        StripeError => 502,
+        LiveModeNotEnabled | ConfigMissing | StorageUnavailable => 503,
+    }
+}
+
+/// A short human title for each error code.
+pub fn title_of(code: ErrorCode) -> &'static str {
+    use ErrorCode::*;
+    match code {
+        InvalidBody => "Invalid request body",
+        InvalidQuery => "Invalid query parameter",
+        InvalidHeader => "Invalid header",
+        PayloadTooLarge => "Payload too large",
+        UnsupportedMediaType => "Unsupported media type",
+        RouteNotFound => "Route not found",
+        MethodNotAllowed => "Method not allowed",
+        OriginNotAllowed => "Origin not allowed",
+        NotImplemented => "Not implemented",
+        Unauthorized => "Unauthorized",
+        TokenInvalid => "Token invalid",
+        TokenExpired => "Token expired",
+        DeviceMismatch => "Device mismatch",
+        CheckoutNotFound => "Checkout not found",
+        CustomerNotFound => "Customer not found",
+        SubscriptionInactive => "Subscription inactive",
+        SignatureMissing => "Signature missing",
+        SignatureMalformed => "Signature malformed",
+        SignatureMismatch => "Signature mismatch",
+        TimestampOutOfTolerance => "Timestamp out of tolerance",
+        EventMalformed => "Event malformed",
+        StripeError => "Stripe error",
+        LiveModeNotEnabled => "Live mode not enabled",
+        ConfigMissing => "Configuration missing",
+        StorageUnavailable => "Storage unavailable",
+        InternalError => "Internal error",
+    }
+}
+
+/// Builds the problem body for an error code; the status is the code's own.
+pub fn problem_of(code: ErrorCode, detail: impl Into<String>) -> Problem {
+    Problem {
+        r#type: format!("/docs#error-{code}"),
+        title: title_of(code).to_owned(),
+        status: i32::from(status_of(code)),
+        code,
+        detail: detail.into(),
+    }
+}
+
+/// A problem response for an error code, at the code's own status.
+pub fn error_response(code: ErrorCode, detail: impl Into<String>) -> HttpResponse {
+    problem(status_of(code), problem_of(code, detail))
+}
+
+/// Encodes a problem at the status the response enum documents.
+pub fn problem(status: u16, mut body: Problem) -> HttpResponse {
+    body.status = i32::from(status);
+    json(status, &body)
+}
+
+/// Encodes a JSON body.
+pub fn json<T: Serialize>(status: u16, body: &T) -> HttpResponse {
+    let body = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body,
+    }
+}
+
+/// Answers an unknown path.
+pub fn route_not_found(path: &str) -> HttpResponse {
+    let shown: String = path.chars().take(100).collect();
+    error_response(ErrorCode::RouteNotFound, format!("no route for {shown}"))
+}
+
+/// Matches the request to an operation, answering preflight, 404, 405, 413 and 415 itself.
+pub fn route(
+    ops: &'static [Operation],
+    config: &DispatchConfig,
+    request: &HttpRequest,
+) -> Result<&'static Operation, HttpResponse> {
+    let on_path: Vec<&'static Operation> =
+        ops.iter().filter(|op| op.path == request.path).collect();
+    if on_path.is_empty() {
+        return Err(route_not_found(&request.path));
+    }
+    if request.method == "OPTIONS" {
+        return Err(preflight(&on_path, config, request));
+    }
+    let Some(op) = on_path
+        .iter()
+        .copied()
+        .find(|op| op.method == request.method)
+    else {
+        return Err(method_not_allowed(&on_path, &request.method));
+    };
+    if op.static_asset {
+        return Err(route_not_found(&request.path));
+    }
+    if request.body.len() > op.max_body_bytes {
+        let detail = format!("request body exceeds {} bytes", op.max_body_bytes);
+        return Err(error_response(ErrorCode::PayloadTooLarge, detail));
+    }
+    if (op.json_body || op.raw_body) && !is_json(header(request, "content-type").as_deref()) {
+        let detail = "send the body as application/json";
+        return Err(error_response(ErrorCode::UnsupportedMediaType, detail));
+    }
+    Ok(op)
+}
+
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn allow_list(on_path: &[&Operation]) -> String {
+    let mut methods: Vec<&str> = on_path.iter().map(|op| op.method).collect();
+    if on_path.iter().any(|op| op.cors) {
+        methods.push("OPTIONS");
+    }
+    methods.join(", ")
+}
+
+fn method_not_allowed(on_path: &[&Operation], method: &str) -> HttpResponse {
+    let allow = allow_list(on_path);
+    let shown: String = method.chars().take(20).collect();
+    let mut response = error_response(
+        ErrorCode::MethodNotAllowed,
+        format!("{shown} is not allowed here; use {allow}"),
+    );
+    response.headers.push(("allow".into(), allow));
+    response
+}
+
+fn preflight(
+    on_path: &[&Operation],
+    config: &DispatchConfig,
+    request: &HttpRequest,
+) -> HttpResponse {
+    if !on_path.iter().any(|op| op.cors) {
+        return method_not_allowed(on_path, "OPTIONS");
+    }
+    let origin = header(request, "origin");
+    if !origin_allowed(config, origin.as_deref()) {
+        return error_response(
+            ErrorCode::OriginNotAllowed,
+            "this origin may not call the api",
+        );
+    }
+    let methods: Vec<&str> = on_path
+        .iter()
+        .filter(|op| op.cors)
+        .map(|op| op.method)
+        .collect();
+    let mut headers = cors_headers(origin.unwrap_or_default());
+    headers.extend([
+        (
+            "access-control-allow-methods".into(),
+            format!("{}, OPTIONS", methods.join(", ")),
+        ),
+        (
+            "access-control-allow-headers".into(),
+            "Authorization, Content-Type".into(),
+        ),
+        ("access-control-max-age".into(), "600".into()),
+    ]);
+    HttpResponse {
+        status: 204,
+        headers,
+        body: Vec::new(),
+    }
+}
+
+fn origin_allowed(config: &DispatchConfig, origin: Option<&str>) -> bool {
+    match (config.allowed_origin.as_deref(), origin) {
+        (Some(allowed), Some(origin)) => !allowed.is_empty() && allowed == origin,
+        _ => false,
+    }
+}
+
+fn cors_headers(origin: String) -> Vec<(String, String)> {
+    vec![
+        ("access-control-allow-origin".into(), origin),
+        ("vary".into(), "Origin".into()),
+    ]
+}
+
+/// Adds CORS (for the allowed origin only) and the headers every answer carries.
+pub fn finish(
+    op: &Operation,
+    config: &DispatchConfig,
+    origin: Option<&str>,
+    mut response: HttpResponse,
+) -> HttpResponse {
+    if op.cors && origin_allowed(config, origin) {
+        response
+            .headers
+            .extend(cors_headers(origin.unwrap_or_default().to_owned()));
+    }
+    response.headers.extend([
+        ("cache-control".into(), "no-store".into()),
+        ("x-content-type-options".into(), "nosniff".into()),
+    ]);
+    response
+}

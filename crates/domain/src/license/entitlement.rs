@@ -1,0 +1,142 @@
+//! Entitlement rules: which subscription states entitle a device, and until when.
+
+use serde::{Deserialize, Serialize};
+
+/// Offline grace after `current_period_end` when `NYRA_OFFLINE_GRACE_HOURS` is unset: 7 days,
+/// long enough to ride out Stripe's first payment retries and a week offline.
+pub const DEFAULT_OFFLINE_GRACE_HOURS: i64 = 168;
+
+/// Largest accepted `NYRA_OFFLINE_GRACE_HOURS`: 30 days.
+pub const MAX_OFFLINE_GRACE_HOURS: i64 = 720;
+
+/// No token or license outlives this many seconds from issue: 45 days, i.e. at most one
+/// billing month (31 days) plus the default 7-day grace, with a week to spare. A bad period
+/// end (bogus webhook data, a yearly price added later) can then never mint a long-lived
+/// credential; the desktop simply refreshes.
+pub const TOKEN_HARD_CAP_SECONDS: i64 = 45 * 24 * 3600;
+
+/// Token lifetime while period data is unknown (checkout completed, subscription events not yet in).
+pub const UNSETTLED_TOKEN_SECONDS: i64 = 24 * 3600;
+
+/// Subscription statuses that entitle a device (until the grace boundary).
+pub const ENTITLED_STATUSES: [&str; 3] = ["active", "trialing", "past_due"];
+
+/// What the device may use; the API's `Entitlement` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Entitlement {
+    /// The paid plan.
+    Pro,
+    /// Nothing paid.
+    None,
+}
+
+impl Entitlement {
+    /// The wire value: `pro` or `none`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Entitlement::Pro => "pro",
+            Entitlement::None => "none",
+        }
+    }
+}
+
+/// The stored subscription facts a decision needs; a row exists only once checkout completed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntitlementInput {
+    /// Stripe subscription status, `None` until a subscription event arrived.
+    pub status: Option<String>,
+    /// `current_period_end`, unix seconds, `None` until a subscription event arrived.
+    pub current_period_end: Option<i64>,
+}
+
+/// The answer for one device at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// The device is licensed now.
+    pub active: bool,
+    /// `Pro` exactly when `active`.
+    pub entitlement: Entitlement,
+    /// The subscription is `past_due`: access continues until the boundary, the user should pay.
+    pub payment_issue: bool,
+    /// `current_period_end` plus the grace, when period data is known.
+    pub offline_grace_ends_at: Option<i64>,
+    /// Expiry of the token and license to issue; `None` when not active (no token then).
+    pub token_expires_at: Option<i64>,
+}
+
+/// Whether a Stripe status entitles a device; unknown statuses do not.
+pub fn is_entitled_status(status: &str) -> bool {
+    ENTITLED_STATUSES.contains(&status)
+}
+
+/// Decides entitlement at `now_unix` with `grace_hours` (clamped to `0..=720`).
+pub fn evaluate(input: &EntitlementInput, now_unix: i64, grace_hours: i64) -> Decision {
+    let status = input.status.as_deref();
+    let payment_issue = status == Some("past_due");
+    let boundary = input
+        .current_period_end
+        .map(|end| grace_boundary(end, grace_hours));
+    let entitled = status.is_none_or(is_entitled_status);
+    let expires_at = match boundary {
+        Some(boundary) if status.is_some() && entitled && now_unix < boundary => {
+            Some(boundary.min(now_unix.saturating_add(TOKEN_HARD_CAP_SECONDS)))
+        }
+        None if entitled => Some(now_unix.saturating_add(UNSETTLED_TOKEN_SECONDS)),
+        _ => None,
+    };
+    Decision {
+        active: expires_at.is_some(),
+        entitlement: if expires_at.is_some() {
+            Entitlement::Pro
+        } else {
+            Entitlement::None
+        },
+        payment_issue,
+        offline_grace_ends_at: boundary,
+        token_expires_at: expires_at,
+    }
+}
+
+/// `current_period_end + grace_hours` (clamped) in unix seconds.
+pub fn grace_boundary(current_period_end: i64, grace_hours: i64) -> i64 {
+    let grace = grace_hours.clamp(0, MAX_OFFLINE_GRACE_HOURS);
+    current_period_end.saturating_add(grace * 3600)
+}
+
+/// Parses `NYRA_OFFLINE_GRACE_HOURS`: default when missing or not an integer, clamped to `0..=720`.
+pub fn grace_hours(var: Option<&str>) -> i64 {
+    var.and_then(|text| text.trim().parse::<i64>().ok())
+        .map_or(DEFAULT_OFFLINE_GRACE_HOURS, |hours| {
+            hours.clamp(0, MAX_OFFLINE_GRACE_HOURS)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grace_hours_parses_defaults_and_clamps() {
+        assert_eq!(grace_hours(None), DEFAULT_OFFLINE_GRACE_HOURS);
+        assert_eq!(grace_hours(Some("")), DEFAULT_OFFLINE_GRACE_HOURS);
+        assert_eq!(grace_hours(Some("seven days")), DEFAULT_OFFLINE_GRACE_HOURS);
+        assert_eq!(grace_hours(Some("1.5")), DEFAULT_OFFLINE_GRACE_HOURS);
+        assert_eq!(grace_hours(Some(" 48 ")), 48);
+        assert_eq!(grace_hours(Some("0")), 0);
+        assert_eq!(grace_hours(Some("-5")), 0);
+        assert_eq!(grace_hours(Some("99999")), MAX_OFFLINE_GRACE_HOURS);
+    }
+
+    #[test]
+    fn boundary_saturates() {
+        assert_eq!(grace_boundary(i64::MAX, 168), i64::MAX);
+        assert_eq!(grace_boundary(1000, -1), 1000);
+    }
+
+    #[test]
+    fn entitlement_wire_values() {
+        assert_eq!(Entitlement::Pro.as_str(), "pro");
+        assert_eq!(Entitlement::None.as_str(), "none");
+    }
+}

@@ -1,0 +1,143 @@
+//! Key material derived from `NYRA_LICENSE_SIGNING_SECRET`: the token MAC key and the license key pair.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+/// Shortest accepted `NYRA_LICENSE_SIGNING_SECRET`, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// HKDF info string of the device access token MAC key; changing it invalidates every token.
+const TOKEN_MAC_INFO: &[u8] = b"nyra-billing/device-access-token/v1";
+
+/// HKDF info string of the license Ed25519 seed; changing it changes the public key.
+const LICENSE_SEED_INFO: &[u8] = b"nyra-billing/license-ed25519/v1";
+
+/// Why a signing secret cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// The secret is empty or shorter than [`MIN_SECRET_BYTES`].
+    #[error("license signing secret must be at least 32 bytes")]
+    SecretTooShort,
+    /// Key derivation failed (never expected for 32-byte outputs).
+    #[error("license key derivation failed")]
+    Derivation,
+}
+
+/// Purpose-separated keys derived from one secret; `Debug` shows only the `kid`.
+#[derive(Clone)]
+pub struct Keys {
+    mac: Hmac<Sha256>,
+    signing: SigningKey,
+    kid: String,
+}
+
+impl Keys {
+    /// Derives the token MAC key and the Ed25519 key pair with HKDF-SHA256 (no RNG).
+    pub fn from_secret(secret: &str) -> Result<Keys, KeyError> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(KeyError::SecretTooShort);
+        }
+        let hkdf = Hkdf::<Sha256>::new(None, secret.as_bytes());
+        let mac_key = expand(&hkdf, TOKEN_MAC_INFO)?;
+        let seed = expand(&hkdf, LICENSE_SEED_INFO)?;
+        let mac = Hmac::<Sha256>::new_from_slice(&mac_key).map_err(|_| KeyError::Derivation)?;
+        let signing = SigningKey::from_bytes(&seed);
+        let kid = kid_of(&signing.verifying_key().to_bytes());
+        Ok(Keys { mac, signing, kid })
+    }
+
+    /// The license public key as URL-safe base64 without padding (what the desktop pins).
+    pub fn public_key_b64(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.public_key_bytes())
+    }
+
+    /// The raw 32-byte Ed25519 public key.
+    pub fn public_key_bytes(&self) -> [u8; 32] {
+        self.verifying_key().to_bytes()
+    }
+
+    /// The Ed25519 verifying key.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.signing.verifying_key()
+    }
+
+    /// Key id: hex of the first 8 bytes of SHA-256 of the public key.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// HMAC-SHA256 of `message` under the token key.
+    pub(crate) fn token_mac(&self, message: &[u8]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Ed25519 signature of `message` under the license key.
+    pub(crate) fn sign(&self, message: &[u8]) -> Signature {
+        self.signing.sign(message)
+    }
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Key id of a raw Ed25519 public key: hex of the first 8 bytes of its SHA-256.
+pub fn kid_of(public_key: &[u8; 32]) -> String {
+    let digest = Sha256::digest(public_key);
+    hex::encode(digest.get(..8).unwrap_or_default())
+}
+
+/// One 32-byte HKDF output for `info`.
+fn expand(hkdf: &Hkdf<Sha256>, info: &[u8]) -> Result<[u8; 32], KeyError> {
+    let mut out = [0u8; 32];
+    hkdf.expand(info, &mut out)
+        .map_err(|_| KeyError::Derivation)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "nyra_local_license_signing_secret_0123456789abcdef";
+
+    #[test]
+    fn short_secret_is_rejected() {
+        assert_eq!(Keys::from_secret("").err(), Some(KeyError::SecretTooShort));
+        assert_eq!(
+            Keys::from_secret(&"x".repeat(31)).err(),
+            Some(KeyError::SecretTooShort)
+        );
+        assert!(Keys::from_secret(&"x".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn kid_is_sixteen_hex_chars_and_debug_hides_keys() -> Result<(), KeyError> {
+        let keys = Keys::from_secret(SECRET)?;
+        assert_eq!(keys.kid().len(), 16);
+        assert!(keys.kid().chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(keys.kid(), kid_of(&keys.public_key_bytes()));
+        assert_eq!(
+            format!("{keys:?}"),
+            format!("Keys {{ kid: {:?}, .. }}", keys.kid())
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn mac_and_signing_keys_are_separated() -> Result<(), KeyError> {
+        let keys = Keys::from_secret(SECRET)?;
+        assert_ne!(keys.token_mac(b""), keys.signing.to_bytes());
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+//! Device access tokens: `nyra_dat.v1.<payload>.<HMAC-SHA256>`, issued and verified by the Worker only.
+
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use super::envelope;
+use super::keys::Keys;
+use crate::time::{iso, parse_iso};
+
+/// Prefix of every device access token; also part of the MAC input.
+pub const TOKEN_PREFIX: &str = "nyra_dat.v1.";
+
+/// Longest accepted token, in bytes; longer input is rejected before decoding.
+pub const MAX_TOKEN_BYTES: usize = 2048;
+
+/// What a device access token asserts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// Stripe customer id the token acts for.
+    pub customer_id: String,
+    /// The device the token was issued to.
+    pub device_id: String,
+    /// Issue time, unix seconds.
+    pub issued_at: i64,
+    /// Expiry, unix seconds; the token is invalid from this instant on.
+    pub expires_at: i64,
+}
+
+impl TokenClaims {
+    /// The signed `expiresAt` text: what `deviceAccessTokenExpiresAtIso` must equal.
+    pub fn expires_at_iso(&self) -> String {
+        iso(self.expires_at)
+    }
+}
+
+/// Why a device access token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Malformed, too long, bad base64 or JSON, or the MAC does not match.
+    #[error("device access token is invalid")]
+    Invalid,
+    /// The token's `expiresAt` has passed.
+    #[error("device access token has expired")]
+    Expired,
+    /// The token is genuine but was issued to another device.
+    #[error("device access token belongs to another device")]
+    DeviceMismatch,
+}
+
+impl TokenError {
+    /// Stable snake_case code for the API error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenError::Invalid => "token_invalid",
+            TokenError::Expired => "token_expired",
+            TokenError::DeviceMismatch => "device_mismatch",
+        }
+    }
+}
+
+/// The JSON payload as signed.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Payload {
+    customer_id: String,
+    device_id: String,
+    issued_at: String,
+    expires_at: String,
+}
+
+/// Issues a token for `claims`; times are written with [`crate::time::iso`].
+pub fn issue(keys: &Keys, claims: &TokenClaims) -> String {
+    let payload = Payload {
+        customer_id: claims.customer_id.clone(),
+        device_id: claims.device_id.clone(),
+        issued_at: iso(claims.issued_at),
+        expires_at: claims.expires_at_iso(),
+    };
+    let signed = envelope::signed_text(TOKEN_PREFIX, &payload);
+    let mac = keys.token_mac(signed.as_bytes());
+    envelope::seal(signed, &mac)
+}
+
+/// Verifies the MAC (constant time), then the device, then the expiry at `now_unix`.
+pub fn verify(
+    keys: &Keys,
+    token: &str,
+    device_id: &str,
+    now_unix: i64,
+) -> Result<TokenClaims, TokenError> {
+    let claims = authentic_claims(keys, token).ok_or(TokenError::Invalid)?;
+    if claims.device_id != device_id {
+        return Err(TokenError::DeviceMismatch);
+    }
+    if now_unix >= claims.expires_at {
+        return Err(TokenError::Expired);
+    }
+    Ok(claims)
+}
+
+/// The claims of a token whose MAC checks out, or `None`.
+fn authentic_claims(keys: &Keys, token: &str) -> Option<TokenClaims> {
+    let parts = envelope::open(token, TOKEN_PREFIX, MAX_TOKEN_BYTES)?;
+    let expected = keys.token_mac(parts.signed.as_bytes());
+    if !bool::from(expected.as_slice().ct_eq(&parts.tag)) {
+        return None;
+    }
+    let payload: Payload = serde_json::from_slice(&parts.payload).ok()?;
+    Some(TokenClaims {
+        customer_id: payload.customer_id,
+        device_id: payload.device_id,
+        issued_at: parse_iso(&payload.issued_at)?,
+        expires_at: parse_iso(&payload.expires_at)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::from_secret("nyra_local_license_signing_secret_0123456789abcdef")
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn codes_are_stable() {
+        assert_eq!(TokenError::Invalid.code(), "token_invalid");
+        assert_eq!(TokenError::Expired.code(), "token_expired");
+        assert_eq!(TokenError::DeviceMismatch.code(), "device_mismatch");
+    }
+
+    #[test]
+    fn overlong_token_is_invalid() {
+        let token = format!("{TOKEN_PREFIX}{}", "A".repeat(MAX_TOKEN_BYTES));
+        assert_eq!(verify(&keys(), &token, "d", 0), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn token_of_another_secret_is_invalid() {
+        let claims = TokenClaims {
+            customer_id: "cus_1".into(),
+            device_id: "device-1".into(),
+            issued_at: 0,
+            expires_at: 100,
+        };
+        let other = Keys::from_secret("another_secret_that_is_long_enough_0123456789")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let token = issue(&other, &claims);
+        assert_eq!(
+            verify(&keys(), &token, "device-1", 0),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(verify(&other, &token, "device-1", 0), Ok(claims));
+    }
+}

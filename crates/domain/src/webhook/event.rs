@@ -1,0 +1,401 @@
+//! Parses a verified Stripe event body (API version 2026-02-25.clover) into the facts we store.
+
+use std::collections::HashMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A parsed event: the envelope plus the typed facts of a handled type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Stripe event id (`evt_...`).
+    pub id: String,
+    /// Stripe event type, e.g. `invoice.paid`.
+    pub event_type: String,
+    /// Unix seconds at which Stripe created the event.
+    pub created: i64,
+    /// Whether the event comes from live mode.
+    pub livemode: bool,
+    /// What the event tells us, or [`Facts::Unhandled`].
+    pub facts: Facts,
+}
+
+/// The typed content of an event, per handled type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Facts {
+    /// `checkout.session.completed`.
+    CheckoutCompleted(Checkout),
+    /// `customer.subscription.created`, `.updated` or `.deleted`.
+    Subscription(Subscription),
+    /// `invoice.paid` or `invoice.payment_failed`.
+    Invoice(Invoice),
+    /// `entitlements.active_entitlement_summary.updated`.
+    EntitlementSummary(EntitlementSummary),
+    /// Any other event type: recorded, nothing else.
+    Unhandled,
+}
+
+/// Facts of a completed Checkout Session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkout {
+    /// Checkout Session id (`cs_...`).
+    pub session_id: String,
+    /// Customer id (`cus_...`).
+    pub customer_id: String,
+    /// Subscription created by the session, if any.
+    pub subscription_id: Option<String>,
+    /// `metadata.deviceId`, else `client_reference_id`.
+    pub device_id: Option<String>,
+    /// `customer_details.email`, else `customer_email`.
+    pub email: Option<String>,
+}
+
+/// Facts of a subscription snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// Subscription id (`sub_...`).
+    pub subscription_id: String,
+    /// Customer id (`cus_...`).
+    pub customer_id: String,
+    /// Stripe subscription status (`active`, `canceled`, ...).
+    pub status: String,
+    /// Whether the subscription ends at the current period end.
+    pub cancel_at_period_end: bool,
+    /// `metadata.deviceId`, if set.
+    pub device_id: Option<String>,
+    /// Price of the first item.
+    pub price_id: Option<String>,
+    /// Latest `current_period_end` over the items (the period lives on items since basil).
+    pub current_period_end: Option<i64>,
+}
+
+/// Facts of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    /// Invoice id (`in_...`).
+    pub invoice_id: String,
+    /// Customer id (`cus_...`).
+    pub customer_id: String,
+    /// Invoice status (`paid`, `open`, ...); there is no `paid` boolean in clover.
+    pub status: Option<String>,
+    /// `parent.subscription_details.subscription`, when a subscription generated the invoice.
+    pub subscription_id: Option<String>,
+}
+
+/// Facts of an active-entitlement summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntitlementSummary {
+    /// Customer id (`cus_...`).
+    pub customer_id: String,
+    /// The active entitlements, in Stripe's order.
+    pub entitlements: Vec<ActiveEntitlement>,
+    /// `entitlements` as compact JSON: `[{"id":..,"feature":..,"lookup_key":..}]`.
+    pub entitlements_json: String,
+}
+
+/// One active entitlement as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActiveEntitlement {
+    /// Active entitlement id (`ent_...`).
+    pub id: String,
+    /// Feature id (`feat_...`).
+    pub feature: String,
+    /// Feature lookup key.
+    pub lookup_key: String,
+}
+
+/// A body that is not a well-formed event of its declared type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// Bad JSON, or a required field is missing or has the wrong type.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+}
+
+impl EventError {
+    /// The stable API error code.
+    pub fn code(&self) -> &'static str {
+        "event_malformed"
+    }
+
+    /// The field-level detail (never contains secrets: only the body was parsed).
+    pub fn detail(&self) -> &str {
+        match self {
+            Self::Malformed(detail) => detail,
+        }
+    }
+}
+
+/// Parses a verified event body; unknown types become [`Facts::Unhandled`].
+///
+/// Uses small hand-written serde structs rather than async-stripe types: async-stripe's
+/// `Subscription` (1.0.0-rc.10, generated for 2026-09-30.endive) requires a `billing_schedules`
+/// field that clover never sends, so every `customer.subscription.*` clover event would fail to
+/// parse there. Only the fields read here are modelled; every other field, and `null` wherever
+/// Stripe documents a field as nullable, is tolerated.
+pub fn parse(body: &[u8]) -> Result<Event, EventError> {
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let raw: RawEnvelope =
+        serde_path_to_error::deserialize(&mut json).map_err(|e| malformed("", e))?;
+    let object = raw
+        .data
+        .and_then(|d| d.object)
+        .ok_or_else(|| missing("data.object"))?;
+    let id = required(raw.id, "id")?;
+    let event_type = required(raw.event_type, "type")?;
+    let created = required(raw.created, "created")?;
+    let facts = facts(&event_type, object)?;
+    let livemode = raw.livemode.unwrap_or(false);
+    Ok(Event {
+        id,
+        event_type,
+        created,
+        livemode,
+        facts,
+    })
+}
+
+fn facts(event_type: &str, object: Value) -> Result<Facts, EventError> {
+    Ok(match event_type {
+        "checkout.session.completed" => {
+            Facts::CheckoutCompleted(object_of::<RawCheckout>(object)?.facts()?)
+        }
+        "customer.subscription.created"
+        | "customer.subscription.updated"
+        | "customer.subscription.deleted" => {
+            Facts::Subscription(object_of::<RawSubscription>(object)?.facts()?)
+        }
+        "invoice.paid" | "invoice.payment_failed" => {
+            Facts::Invoice(object_of::<RawInvoice>(object)?.facts()?)
+        }
+        "entitlements.active_entitlement_summary.updated" => {
+            Facts::EntitlementSummary(object_of::<RawSummary>(object)?.facts()?)
+        }
+        _ => Facts::Unhandled,
+    })
+}
+
+fn object_of<T: DeserializeOwned>(object: Value) -> Result<T, EventError> {
+    serde_path_to_error::deserialize(object).map_err(|e| malformed("data.object", e))
+}
+
+/// Names the offending field by its path, e.g. `data.object.items.data[0].price.id: invalid type`.
+fn malformed(root: &str, error: serde_path_to_error::Error<serde_json::Error>) -> EventError {
+    let path = error.path().to_string();
+    let place = match (path.as_str(), root) {
+        (".", "") => "body".to_owned(),
+        (".", root) => root.to_owned(),
+        (path, "") => path.to_owned(),
+        (path, root) => format!("{root}.{path}"),
+    };
+    EventError::Malformed(format!("{place}: {}", error.inner()))
+}
+
+fn missing(field: &str) -> EventError {
+    EventError::Malformed(format!("missing field {field}"))
+}
+
+fn required<T>(value: Option<T>, field: &str) -> Result<T, EventError> {
+    value.ok_or_else(|| missing(field))
+}
+
+fn required_text(value: Option<String>, field: &str) -> Result<String, EventError> {
+    non_empty(value).ok_or_else(|| missing(field))
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|s| !s.is_empty())
+}
+
+fn device_of(metadata: Option<&HashMap<String, Option<String>>>) -> Option<String> {
+    non_empty(metadata?.get("deviceId").cloned().flatten())
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope {
+    id: Option<String>,
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    created: Option<i64>,
+    livemode: Option<bool>,
+    data: Option<RawData>,
+}
+
+#[derive(Deserialize)]
+struct RawData {
+    object: Option<Value>,
+}
+
+/// A reference Stripe sends as an id, or as the expanded object carrying that id.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdRef {
+    Id(String),
+    Object { id: String },
+}
+
+impl IdRef {
+    fn into_id(self) -> String {
+        match self {
+            Self::Id(id) | Self::Object { id } => id,
+        }
+    }
+}
+
+fn id_of(value: Option<IdRef>) -> Option<String> {
+    non_empty(value.map(IdRef::into_id))
+}
+
+#[derive(Deserialize)]
+struct RawList<T> {
+    data: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct RawCheckout {
+    id: Option<String>,
+    customer: Option<IdRef>,
+    subscription: Option<IdRef>,
+    client_reference_id: Option<String>,
+    metadata: Option<HashMap<String, Option<String>>>,
+    customer_details: Option<RawCustomerDetails>,
+    customer_email: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawCustomerDetails {
+    email: Option<String>,
+}
+
+impl RawCheckout {
+    fn facts(self) -> Result<Checkout, EventError> {
+        let device_id = device_of(self.metadata.as_ref()).or(non_empty(self.client_reference_id));
+        let email = non_empty(self.customer_details.and_then(|d| d.email))
+            .or(non_empty(self.customer_email));
+        Ok(Checkout {
+            session_id: required_text(self.id, "data.object.id")?,
+            customer_id: id_of(self.customer).ok_or_else(|| missing("data.object.customer"))?,
+            subscription_id: id_of(self.subscription),
+            device_id,
+            email,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct RawSubscription {
+    id: Option<String>,
+    customer: Option<IdRef>,
+    status: Option<String>,
+    cancel_at_period_end: Option<bool>,
+    metadata: Option<HashMap<String, Option<String>>>,
+    items: Option<RawList<RawItem>>,
+}
+
+#[derive(Deserialize)]
+struct RawItem {
+    price: Option<RawPrice>,
+    current_period_end: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RawPrice {
+    id: Option<String>,
+}
+
+impl RawSubscription {
+    fn facts(self) -> Result<Subscription, EventError> {
+        let items = required(self.items, "data.object.items")?.data;
+        let price_id = items
+            .first()
+            .and_then(|i| i.price.as_ref())
+            .and_then(|p| non_empty(p.id.clone()));
+        Ok(Subscription {
+            subscription_id: required_text(self.id, "data.object.id")?,
+            customer_id: id_of(self.customer).ok_or_else(|| missing("data.object.customer"))?,
+            status: required_text(self.status, "data.object.status")?,
+            cancel_at_period_end: required(
+                self.cancel_at_period_end,
+                "data.object.cancel_at_period_end",
+            )?,
+            device_id: device_of(self.metadata.as_ref()),
+            price_id,
+            current_period_end: items.iter().filter_map(|i| i.current_period_end).max(),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct RawInvoice {
+    id: Option<String>,
+    customer: Option<IdRef>,
+    status: Option<String>,
+    parent: Option<RawParent>,
+}
+
+#[derive(Deserialize)]
+struct RawParent {
+    subscription_details: Option<RawSubscriptionDetails>,
+}
+
+#[derive(Deserialize)]
+struct RawSubscriptionDetails {
+    subscription: Option<IdRef>,
+}
+
+impl RawInvoice {
+    fn facts(self) -> Result<Invoice, EventError> {
+        let details = self.parent.and_then(|p| p.subscription_details);
+        Ok(Invoice {
+            invoice_id: required_text(self.id, "data.object.id")?,
+            customer_id: id_of(self.customer).ok_or_else(|| missing("data.object.customer"))?,
+            status: non_empty(self.status),
+            subscription_id: id_of(details.and_then(|d| d.subscription)),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct RawSummary {
+    customer: Option<String>,
+    entitlements: Option<RawList<RawEntitlement>>,
+}
+
+#[derive(Deserialize)]
+struct RawEntitlement {
+    id: Option<String>,
+    feature: Option<IdRef>,
+    lookup_key: Option<String>,
+}
+
+impl RawSummary {
+    fn facts(self) -> Result<EntitlementSummary, EventError> {
+        let raw = required(self.entitlements, "data.object.entitlements")?.data;
+        let entitlements = raw
+            .into_iter()
+            .map(RawEntitlement::facts)
+            .collect::<Result<Vec<_>, _>>()?;
+        let entitlements_json = serde_json::to_string(&entitlements)
+            .map_err(|e| EventError::Malformed(format!("data.object.entitlements: {e}")))?;
+        Ok(EntitlementSummary {
+            customer_id: required_text(self.customer, "data.object.customer")?,
+            entitlements,
+            entitlements_json,
+        })
+    }
+}
+
+impl RawEntitlement {
+    fn facts(self) -> Result<ActiveEntitlement, EventError> {
+        Ok(ActiveEntitlement {
+            id: required_text(self.id, "data.object.entitlements.data[].id")?,
+            feature: id_of(self.feature)
+                .ok_or_else(|| missing("data.object.entitlements.data[].feature"))?,
+            lookup_key: required_text(
+                self.lookup_key,
+                "data.object.entitlements.data[].lookup_key",
+            )?,
+        })
+    }
+}

@@ -1,0 +1,6 @@
+//! The nyra-domain integration tests: one binary, one module per area.
+
+#[path = "domain/license.rs"]
+mod license;
+#[path = "domain/webhook.rs"]
+mod webhook;

@@ -1,0 +1,56 @@
+//! Conversion between workers-rs requests/responses and the framework-free HTTP types of `nyra_api::rt`.
+
+use futures_util::StreamExt;
+use nyra_api::rt::{self, HttpRequest, HttpResponse};
+use nyra_api::server::OPERATIONS;
+use worker::{Headers, Request, Response, Result};
+
+/// Reads a request, keeping at most the route's body limit plus one byte.
+pub async fn read(mut request: Request) -> Result<HttpRequest> {
+    let url = request.url()?;
+    let method = request.method().to_string().to_ascii_uppercase();
+    let path = url.path().to_owned();
+    let limit = rt::body_limit(OPERATIONS, &method, &path);
+    let headers = request
+        .headers()
+        .entries()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect();
+    let body = read_body(&mut request, limit + 1).await?;
+    Ok(HttpRequest {
+        method,
+        path,
+        query: url.query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+    })
+}
+
+async fn read_body(request: &mut Request, cap: usize) -> Result<Vec<u8>> {
+    let Ok(mut stream) = request.stream() else {
+        return Ok(Vec::new());
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() >= cap {
+            body.truncate(cap);
+            break;
+        }
+    }
+    Ok(body)
+}
+
+/// Writes a response.
+pub fn write(response: HttpResponse) -> Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        headers.append(name, value)?;
+    }
+    let answer = if response.body.is_empty() {
+        Response::empty()?
+    } else {
+        Response::from_bytes(response.body)?
+    };
+    Ok(answer.with_status(response.status).with_headers(headers))
+}

@@ -1,0 +1,14 @@
+//! The license route; its implementation has not landed yet, so it answers `501 not_implemented`.
+
+use crate::app::App;
+use nyra_api::models::ErrorCode;
+use nyra_api::rt::problem_of;
+use nyra_api::server::{LicenseStatusRequest, LicenseStatusResponse};
+
+/// Answers `501 not_implemented` until the route's issue lands.
+pub async fn handle(_app: &App, _request: LicenseStatusRequest) -> LicenseStatusResponse {
+    LicenseStatusResponse::NotImplemented(problem_of(
+        ErrorCode::NotImplemented,
+        "this route is not implemented yet",
+    ))
+}

@@ -1,0 +1,14 @@
+//! The webhook route; its implementation has not landed yet, so it answers `501 not_implemented`.
+
+use crate::app::App;
+use nyra_api::models::ErrorCode;
+use nyra_api::rt::problem_of;
+use nyra_api::server::{StripeWebhookRequest, StripeWebhookResponse};
+
+/// Answers `501 not_implemented` until the route's issue lands.
+pub async fn handle(_app: &App, _request: StripeWebhookRequest) -> StripeWebhookResponse {
+    StripeWebhookResponse::NotImplemented(problem_of(
+        ErrorCode::NotImplemented,
+        "this route is not implemented yet",
+    ))
+}

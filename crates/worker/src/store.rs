@@ -1,0 +1,26 @@
+//! D1 access through prepared statements: table checks now, billing rows as routes land.
+
+use worker::D1Database;
+
+pub use nyra_domain::config::TABLES;
+
+/// A table name row of `sqlite_master`.
+#[derive(serde::Deserialize)]
+struct TableRow {
+    name: String,
+}
+
+/// The billing tables D1 lacks, or an error when D1 does not answer.
+pub async fn missing_tables(db: &D1Database) -> worker::Result<Vec<String>> {
+    let rows = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?1, ?2, ?3)")
+        .bind(&TABLES.map(Into::into))?
+        .all()
+        .await?
+        .results::<TableRow>()?;
+    Ok(TABLES
+        .iter()
+        .filter(|t| !rows.iter().any(|r| r.name == **t))
+        .map(|t| (*t).to_owned())
+        .collect())
+}

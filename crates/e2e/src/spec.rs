@@ -1,0 +1,136 @@
+//! Validates every answer the tests see against openapi.yaml: documented status, documented body shape.
+
+use jsonschema::Validator;
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+
+/// The spec as JSON, with component schemas rewritten as JSON Schema.
+struct Spec {
+    document: Value,
+    definitions: Value,
+}
+
+fn spec() -> &'static Spec {
+    static SPEC: OnceLock<Spec> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let text = std::fs::read_to_string(crate::paths::root().join("openapi.yaml"))
+            .expect("openapi.yaml is readable");
+        let document: Value = yaml_serde::from_str(&text).expect("openapi.yaml parses");
+        let definitions = to_json_schema(&document["components"]["schemas"]);
+        Spec { document, definitions }
+    })
+}
+
+/// Rewrites OpenAPI 3.0 schema objects as JSON Schema: `$ref` targets and `nullable`.
+pub fn to_json_schema(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("$ref", Value::String(r)) => {
+                        out.insert(key.clone(), json!(r.replace("#/components/schemas/", "#/definitions/")));
+                    }
+                    ("nullable" | "example" | "x-max-body-bytes", _) => {}
+                    _ => {
+                        out.insert(key.clone(), to_json_schema(inner));
+                    }
+                }
+            }
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                if let Some(Value::String(t)) = map.get("type") {
+                    out.insert("type".into(), json!([t, "null"]));
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(to_json_schema).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Why an answer does not match the spec.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The status is not documented for the operation.
+    #[error("{method} {path} answered {status}, which openapi.yaml does not document")]
+    UndocumentedStatus {
+        /// Method.
+        method: String,
+        /// Path.
+        path: String,
+        /// Status.
+        status: u16,
+    },
+    /// The body does not match the documented schema.
+    #[error("{method} {path} {status}: body does not match the spec: {detail}\nbody: {body}")]
+    Shape {
+        /// Method.
+        method: String,
+        /// Path.
+        path: String,
+        /// Status.
+        status: u16,
+        /// Validator messages.
+        detail: String,
+        /// The body.
+        body: String,
+    },
+}
+
+/// The JSON schema the spec documents for an answer; route-level answers (404/405/403) are problems.
+fn schema_for(method: &str, path: &str, status: u16) -> Option<Value> {
+    let spec = spec();
+    let operation = &spec.document["paths"][path][method.to_ascii_lowercase()];
+    if operation.is_null() || method == "OPTIONS" {
+        return matches!(status, 403 | 404 | 405).then(|| json!({"$ref": "#/definitions/Problem"}));
+    }
+    let mut response = operation["responses"][status.to_string()].clone();
+    if let Some(Value::String(r)) = response.get("$ref") {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        response = spec.document["components"]["responses"][name].clone();
+    }
+    if response.is_null() {
+        return match status {
+            413 | 415 if operation.get("requestBody").is_some() || status == 413 => {
+                Some(json!({"$ref": "#/definitions/Problem"}))
+            }
+            _ => None,
+        };
+    }
+    Some(to_json_schema(&response["content"]["application/json"]["schema"]))
+}
+
+/// Checks that `status` is documented for `method path` and that a JSON body matches its schema.
+pub fn check(method: &str, path: &str, status: u16, body: &[u8]) -> Result<(), SpecError> {
+    if status == 204 && method == "OPTIONS" {
+        return Ok(());
+    }
+    let Some(schema) = schema_for(method, path, status) else {
+        return Err(SpecError::UndocumentedStatus {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status,
+        });
+    };
+    if schema.is_null() {
+        return Ok(());
+    }
+    let shape = |detail: String| SpecError::Shape {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        status,
+        detail,
+        body: String::from_utf8_lossy(body).chars().take(2000).collect(),
+    };
+    let value: Value = serde_json::from_slice(body).map_err(|e| shape(e.to_string()))?;
+    let mut full = schema;
+    full["definitions"] = spec().definitions.clone();
+    let validator: Validator = jsonschema::draft4::new(&full).map_err(|e| shape(e.to_string()))?;
+    let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(shape(errors.join("; ")))
+    }
+}

@@ -1,0 +1,266 @@
+//! Starts the built Worker under `wrangler dev` on a free port with its own fresh local D1, and always stops it.
+
+use crate::{paths, secrets};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+use tokio::sync::Mutex;
+
+/// Why the Worker could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The Worker has not been built.
+    #[error("the worker is not built at {0}; run `cargo xtask test` (it builds it first)")]
+    NotBuilt(String),
+    /// A file could not be written.
+    #[error("cannot prepare the worker's directory: {0}")]
+    Io(#[from] std::io::Error),
+    /// Migrations failed.
+    #[error("d1 migrations failed: {0}")]
+    Migrations(String),
+    /// The Worker did not answer in time.
+    #[error("the worker did not answer within {0:?}; wrangler said:\n{1}")]
+    Timeout(Duration, String),
+}
+
+/// What the Worker is started with.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Secrets written to the instance's `.dev.vars`.
+    pub secrets: Vec<(String, String)>,
+    /// Vars, replacing the wrangler config's.
+    pub vars: Vec<(String, String)>,
+    /// Apply the D1 migrations before starting.
+    pub migrate: bool,
+}
+
+impl WorkerOptions {
+    /// The local configuration: every fake secret, local vars, migrated D1.
+    pub fn local(stripe_api_base: &str) -> Self {
+        let own = |pairs: Vec<(&str, &str)>| {
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        };
+        WorkerOptions {
+            secrets: own(secrets::local()),
+            vars: own(vec![
+                ("ALLOWED_ORIGIN", "http://localhost:5173"),
+                ("STRIPE_API_VERSION", "2026-02-25.clover"),
+                ("STRIPE_API_BASE", stripe_api_base),
+                ("NYRA_OFFLINE_GRACE_HOURS", "168"),
+                ("BILLING_LIVE_MODE", "disabled"),
+            ]),
+            migrate: true,
+        }
+    }
+
+    /// Drops one secret.
+    pub fn without_secret(mut self, name: &str) -> Self {
+        self.secrets.retain(|(k, _)| k != name);
+        self
+    }
+
+    /// Sets (or replaces) a var.
+    pub fn with_var(mut self, name: &str, value: &str) -> Self {
+        self.vars.retain(|(k, _)| k != name);
+        self.vars.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets (or replaces) a secret.
+    pub fn with_secret(mut self, name: &str, value: &str) -> Self {
+        self.secrets.retain(|(k, _)| k != name);
+        self.secrets.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// A running Worker; dropping it stops wrangler and workerd.
+pub struct Worker {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// The instance's directory: config, `.dev.vars`, D1 state.
+    pub dir: TempDir,
+    child: Child,
+}
+
+/// Two `wrangler dev` started at the same instant collide; start them one at a time.
+static STARTING: Mutex<()> = Mutex::const_new(());
+
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+impl Worker {
+    /// Starts the built Worker with the given options on a free port.
+    pub async fn start(options: WorkerOptions) -> Result<Worker, StartError> {
+        let main = paths::worker_main();
+        if !main.exists() {
+            return Err(StartError::NotBuilt(main.display().to_string()));
+        }
+        let _turn = STARTING.lock().await;
+        let dir = tempfile::Builder::new().prefix("nyra-worker-").tempdir()?;
+        write_config(dir.path(), &options)?;
+        if options.migrate {
+            migrate(dir.path())?;
+        }
+        let port = free_port()?;
+        let child = spawn(dir.path(), port)?;
+        let mut worker = Worker {
+            base_url: format!("http://127.0.0.1:{port}"),
+            dir,
+            child,
+        };
+        worker.wait_ready().await?;
+        Ok(worker)
+    }
+
+    /// Runs SQL against this instance's local D1 through wrangler and returns the rows as JSON.
+    pub fn d1(&self, sql: &str) -> Result<serde_json::Value, StartError> {
+        let output = wrangler(self.dir.path())
+            .args(["d1", "execute", "DB", "--local", "--json", "--command", sql])
+            .args(persist_args(self.dir.path()))
+            .output()?;
+        if !output.status.success() {
+            let text = String::from_utf8_lossy(&output.stderr).into_owned();
+            return Err(StartError::Migrations(text));
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(&output.stdout).map_err(|e| StartError::Migrations(e.to_string()))?;
+        Ok(value[0]["results"].clone())
+    }
+
+    async fn wait_ready(&mut self) -> Result<(), StartError> {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        while started.elapsed() < START_TIMEOUT {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            let probe = client.get(format!("{}/health", self.base_url)).send().await;
+            if probe.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log = std::fs::read_to_string(self.dir.path().join("wrangler.log")).unwrap_or_default();
+        let tail: String = log.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        Err(StartError::Timeout(START_TIMEOUT, tail))
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        stop_group(&mut self.child);
+    }
+}
+
+/// Stops a child started in its own process group, and everything it started.
+pub fn stop_group(child: &mut Child) {
+    let Ok(pid) = i32::try_from(child.id()) else {
+        return;
+    };
+    signal_group(pid, "TERM");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal_group(pid, "KILL");
+    let _ = child.wait();
+}
+
+fn signal_group(pid: i32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([format!("-{signal}"), "--".to_owned(), format!("-{pid}")])
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
+    let vars: serde_json::Map<String, serde_json::Value> = options
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    let config = serde_json::json!({
+        "name": "nyra-billing-api",
+        "main": paths::worker_main(),
+        "compatibility_date": "2026-05-31",
+        "assets": {
+            "directory": paths::assets(),
+            "html_handling": "auto-trailing-slash",
+            "not_found_handling": "none"
+        },
+        "vars": vars,
+        "d1_databases": [{
+            "binding": "DB",
+            "database_name": "nyra_billing",
+            "database_id": "replace-with-cloudflare-d1-database-id",
+            "migrations_dir": paths::root().join("migrations"),
+        }],
+    });
+    std::fs::create_dir_all(paths::assets())?;
+    std::fs::write(dir.join("wrangler.json"), serde_json::to_vec_pretty(&config)?)?;
+    let pairs: Vec<(&str, &str)> = options
+        .secrets
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    std::fs::write(dir.join(".dev.vars"), secrets::dotenv(&pairs))
+}
+
+/// A wrangler command for an instance directory, offline and without telemetry.
+pub fn wrangler(dir: &Path) -> Command {
+    let mut command = Command::new(paths::node_bin().join("wrangler"));
+    command
+        .current_dir(dir)
+        .env("PATH", paths::path_with_node())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("WRANGLER_LOG_PATH", dir.join("logs"))
+        .env("NO_COLOR", "1")
+        .arg("--config")
+        .arg(dir.join("wrangler.json"));
+    command
+}
+
+fn persist_args(dir: &Path) -> [String; 2] {
+    ["--persist-to".to_owned(), dir.join("state").display().to_string()]
+}
+
+fn migrate(dir: &Path) -> Result<(), StartError> {
+    let output = wrangler(dir)
+        .args(["d1", "migrations", "apply", "DB", "--local"])
+        .args(persist_args(dir))
+        .stdin(Stdio::null())
+        .output()?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(StartError::Migrations(String::from_utf8_lossy(&output.stderr).into_owned()))
+    }
+}
+
+fn spawn(dir: &Path, port: u16) -> std::io::Result<Child> {
+    let log = std::fs::File::create(dir.join("wrangler.log"))?;
+    wrangler(dir)
+        .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--inspector-port", &free_port()?.to_string()])
+        .args(persist_args(dir))
+        .args(["--show-interactive-dev-session=false", "--log-level", "warn"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}

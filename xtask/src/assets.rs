@@ -7,15 +7,23 @@ pub fn build() -> Result<()> {
     step("static assets (docs page, openapi.json, openapi.yaml)");
     let dir = nyra_e2e::paths::assets();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let yaml = std::fs::read_to_string(root().join("openapi.yaml")).map_err(|e| format!("openapi.yaml: {e}"))?;
-    let value: serde_json::Value = yaml_serde::from_str(&yaml).map_err(|e| format!("openapi.yaml: {e}"))?;
+    let yaml = std::fs::read_to_string(root().join("openapi.yaml"))
+        .map_err(|e| format!("openapi.yaml: {e}"))?;
+    let value: serde_json::Value =
+        yaml_serde::from_str(&yaml).map_err(|e| format!("openapi.yaml: {e}"))?;
     let json = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
     write(&dir.join("openapi.yaml"), &yaml)?;
     write(&dir.join("openapi.json"), &json)?;
     let mut docs = run::node_tool("redocly");
-    docs.args(["build-docs", "openapi.yaml", "--inlineBundle", "--title", "NyrA Billing API"])
-        .arg("--output")
-        .arg(dir.join("docs.html"));
+    docs.args([
+        "build-docs",
+        "openapi.yaml",
+        "--inlineBundle",
+        "--title",
+        "NyrA Billing API",
+    ])
+    .arg("--output")
+    .arg(dir.join("docs.html"));
     run::output(docs, "redocly build-docs").map(|_| eprintln!("    dist/assets: ok"))
 }
 

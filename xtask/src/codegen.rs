@@ -4,8 +4,13 @@ use crate::run::{self, Result, root, step};
 
 /// Writes (or with `check`, compares) every generated file.
 pub fn run(check: bool) -> Result<()> {
-    step(if check { "codegen drift check" } else { "codegen: refreshing generated/" });
-    let outputs = nyra_codegen::generate(&root().join("openapi.yaml")).map_err(|e| e.to_string())?;
+    step(if check {
+        "codegen drift check"
+    } else {
+        "codegen: refreshing generated/"
+    });
+    let outputs =
+        nyra_codegen::generate(&root().join("openapi.yaml")).map_err(|e| e.to_string())?;
     let mut files: Vec<(String, String)> = outputs
         .files()
         .iter()

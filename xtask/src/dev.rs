@@ -3,8 +3,7 @@
 use crate::run::{self, Result, root, step};
 use crate::{setup, worker};
 use nyra_emulator::{Config, Emulator};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 const WORKER: &str = "http://127.0.0.1:8787";
@@ -15,7 +14,18 @@ pub fn run() -> Result<()> {
     setup::all()?;
     worker::build()?;
     step("local D1 migrations");
-    run::status(wrangler(&["d1", "migrations", "apply", "DB", "--local", "--env", "local"]), "migrations")?;
+    run::status(
+        wrangler(&[
+            "d1",
+            "migrations",
+            "apply",
+            "DB",
+            "--local",
+            "--env",
+            "local",
+        ]),
+        "migrations",
+    )?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(serve())
 }
@@ -24,7 +34,9 @@ async fn serve() -> Result<()> {
     step("starting the Stripe emulator and the Worker");
     let emulator = Emulator::start(parse(EMULATOR)?, emulator_config())
         .await
-        .map_err(|e| format!("stripe emulator on {EMULATOR}: {e} (is another `cargo xtask dev` running?)"))?;
+        .map_err(|e| {
+            format!("stripe emulator on {EMULATOR}: {e} (is another `cargo xtask dev` running?)")
+        })?;
     let mut child = start_worker()?;
     let ready = wait_ready(&mut child).await;
     if let Err(e) = ready {
@@ -58,7 +70,10 @@ fn emulator_config() -> Config {
     };
     let mut config = Config::new(
         get("STRIPE_SECRET_KEY", nyra_e2e::secrets::STRIPE_SECRET_KEY),
-        get("STRIPE_WEBHOOK_SECRET", nyra_e2e::secrets::STRIPE_WEBHOOK_SECRET),
+        get(
+            "STRIPE_WEBHOOK_SECRET",
+            nyra_e2e::secrets::STRIPE_WEBHOOK_SECRET,
+        ),
     );
     config.webhook_url = Some(format!("{WORKER}/api/billing/webhook"));
     config
@@ -70,12 +85,21 @@ fn wrangler(args: &[&str]) -> std::process::Command {
     command
 }
 
+/// Starts wrangler in its own process group, guarded so it dies with this process.
 fn start_worker() -> Result<Child> {
-    wrangler(&["dev", "--env", "local", "--ip", "127.0.0.1", "--port", "8787"])
+    let mut command = wrangler(&[
+        "dev",
+        "--env",
+        "local",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        "8787",
+    ]);
+    command
         .arg("--show-interactive-dev-session=false")
-        .env("SKIP_WORKER_BUILD", "1")
-        .stdin(Stdio::null())
-        .process_group(0)
+        .env("SKIP_WORKER_BUILD", "1");
+    nyra_e2e::worker::guarded(command)
         .spawn()
         .map_err(|e| format!("wrangler dev: {e}"))
 }
@@ -84,7 +108,9 @@ async fn wait_ready(child: &mut Child) -> Result<()> {
     let client = reqwest::Client::new();
     for _ in 0..600 {
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("wrangler dev exited early ({status}); is port 8787 free?"));
+            return Err(format!(
+                "wrangler dev exited early ({status}); is port 8787 free?"
+            ));
         }
         if client.get(format!("{WORKER}/health")).send().await.is_ok() {
             return Ok(());

@@ -12,18 +12,32 @@ pub fn all() -> Result<()> {
     step("set-up (installs only what is missing)");
     wasm_target()?;
     tool("worker-build", "worker-build", WORKER_BUILD_VERSION, true)?;
-    tool("wasm-bindgen", "wasm-bindgen-cli", &wasm_bindgen_version()?, false)?;
+    tool(
+        "wasm-bindgen",
+        "wasm-bindgen-cli",
+        &wasm_bindgen_version()?,
+        false,
+    )?;
     npm()?;
     dev_vars()
 }
 
 fn wasm_target() -> Result<()> {
-    let installed = run::output(command("rustup", &["target", "list", "--installed"]), "rustup")?;
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    let installed = run::output(
+        command("rustup", &["target", "list", "--installed"]),
+        "rustup",
+    )?;
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         eprintln!("    wasm32-unknown-unknown: present");
         return Ok(());
     }
-    run::status(command("rustup", &["target", "add", "wasm32-unknown-unknown"]), "rustup target add")
+    run::status(
+        command("rustup", &["target", "add", "wasm32-unknown-unknown"]),
+        "rustup target add",
+    )
 }
 
 fn command(program: &str, args: &[&str]) -> Command {
@@ -58,12 +72,16 @@ fn tool(bin: &str, krate: &str, version: &str, locked: bool) -> Result<()> {
 
 /// The wasm-bindgen version Cargo.lock pins; the CLI must match it exactly.
 pub fn wasm_bindgen_version() -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == "name = \"wasm-bindgen\"" {
             let version = lines.next().unwrap_or_default();
-            return Ok(version.trim_start_matches("version = ").trim_matches('"').to_owned());
+            return Ok(version
+                .trim_start_matches("version = ")
+                .trim_matches('"')
+                .to_owned());
         }
     }
     Err("Cargo.lock has no wasm-bindgen entry".to_owned())

@@ -13,7 +13,10 @@ pub fn run(args: &[String]) -> Result<()> {
         return tests(&["--package", "nyra-e2e"]);
     }
     step("rustfmt");
-    run::status(cargo(&["fmt", "--all", "--", "--check"]), "cargo fmt --check")?;
+    run::status(
+        cargo(&["fmt", "--all", "--", "--check"]),
+        "cargo fmt --check",
+    )?;
     step("openapi.yaml lint (redocly)");
     let mut lint = run::node_tool("redocly");
     lint.args(["lint", "--format=stylish", "openapi.yaml"]);
@@ -21,20 +24,47 @@ pub fn run(args: &[String]) -> Result<()> {
     codegen::run(true)?;
     step("clippy -D warnings (native workspace, then the wasm Worker)");
     run::status(
-        cargo(&["clippy", "--workspace", "--exclude", "nyra-billing-worker", "--all-targets", "--", "-D", "warnings"]),
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "nyra-billing-worker",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
         "clippy (native)",
     )?;
     run::status(
-        cargo(&["clippy", "-p", "nyra-billing-worker", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]),
+        cargo(&[
+            "clippy",
+            "-p",
+            "nyra-billing-worker",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]),
         "clippy (wasm Worker)",
     )?;
     step("rustdoc -D warnings");
-    let mut doc = cargo(&["doc", "--workspace", "--exclude", "nyra-billing-worker", "--no-deps"]);
+    let mut doc = cargo(&[
+        "doc",
+        "--workspace",
+        "--exclude",
+        "nyra-billing-worker",
+        "--no-deps",
+    ]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
     run::status(doc, "cargo doc")?;
     worker::build()?;
     tests(&["--workspace", "--exclude", "nyra-billing-worker"])?;
-    eprintln!("\nall checks passed in {:.0}s", started.elapsed().as_secs_f32());
+    eprintln!(
+        "\nall checks passed in {:.0}s",
+        started.elapsed().as_secs_f32()
+    );
     Ok(())
 }
 

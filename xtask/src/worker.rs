@@ -43,7 +43,9 @@ pub fn size() -> Result<Size> {
         let bytes = std::fs::read(build.join(file)).map_err(|e| format!("{file}: {e}"))?;
         gzip += gzip_len(&bytes);
     }
-    let wasm = std::fs::metadata(build.join("index_bg.wasm")).map_err(|e| e.to_string())?.len();
+    let wasm = std::fs::metadata(build.join("index_bg.wasm"))
+        .map_err(|e| e.to_string())?
+        .len();
     Ok(Size { wasm, gzip })
 }
 

@@ -21,7 +21,10 @@ pub fn local() -> Vec<(&'static str, &'static str)> {
             "NYRA_BILLING_SUCCESS_URL",
             "http://localhost:5173/billing/success?session_id={CHECKOUT_SESSION_ID}",
         ),
-        ("NYRA_BILLING_CANCEL_URL", "http://localhost:5173/billing/cancel"),
+        (
+            "NYRA_BILLING_CANCEL_URL",
+            "http://localhost:5173/billing/cancel",
+        ),
         ("NYRA_BILLING_RETURN_URL", "http://localhost:5173/billing"),
         ("NYRA_LICENSE_API_TOKEN", LICENSE_API_TOKEN),
         ("NYRA_LICENSE_SIGNING_SECRET", LICENSE_SIGNING_SECRET),
@@ -30,7 +33,8 @@ pub fn local() -> Vec<(&'static str, &'static str)> {
 
 /// Renders pairs in the `.dev.vars` (dotenv) format.
 pub fn dotenv(pairs: &[(&str, &str)]) -> String {
-    let mut out = String::from("# Local, obviously fake secrets for `wrangler dev`; never real values.\n");
+    let mut out =
+        String::from("# Local, obviously fake secrets for `wrangler dev`; never real values.\n");
     for (name, value) in pairs {
         out.push_str(&format!("{name}=\"{value}\"\n"));
     }

@@ -17,7 +17,10 @@ fn spec() -> &'static Spec {
             .expect("openapi.yaml is readable");
         let document: Value = yaml_serde::from_str(&text).expect("openapi.yaml parses");
         let definitions = to_json_schema(&document["components"]["schemas"]);
-        Spec { document, definitions }
+        Spec {
+            document,
+            definitions,
+        }
     })
 }
 
@@ -29,7 +32,10 @@ pub fn to_json_schema(value: &Value) -> Value {
             for (key, inner) in map {
                 match (key.as_str(), inner) {
                     ("$ref", Value::String(r)) => {
-                        out.insert(key.clone(), json!(r.replace("#/components/schemas/", "#/definitions/")));
+                        out.insert(
+                            key.clone(),
+                            json!(r.replace("#/components/schemas/", "#/definitions/")),
+                        );
                     }
                     ("nullable" | "example" | "x-max-body-bytes", _) => {}
                     _ => {
@@ -98,7 +104,9 @@ fn schema_for(method: &str, path: &str, status: u16) -> Option<Value> {
             _ => None,
         };
     }
-    Some(to_json_schema(&response["content"]["application/json"]["schema"]))
+    Some(to_json_schema(
+        &response["content"]["application/json"]["schema"],
+    ))
 }
 
 /// Checks that `status` is documented for `method path` and that a JSON body matches its schema.
@@ -127,7 +135,10 @@ pub fn check(method: &str, path: &str, status: u16, body: &[u8]) -> Result<(), S
     let mut full = schema;
     full["definitions"] = spec().definitions.clone();
     let validator: Validator = jsonschema::draft4::new(&full).map_err(|e| shape(e.to_string()))?;
-    let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     if errors.is_empty() {
         Ok(())
     } else {

@@ -86,6 +86,7 @@ pub struct Worker {
     /// The instance's directory: config, `.dev.vars`, D1 state.
     pub dir: TempDir,
     child: Child,
+    _guard: Option<std::process::ChildStdin>,
 }
 
 /// Two `wrangler dev` started at the same instant collide; start them one at a time.
@@ -107,11 +108,13 @@ impl Worker {
             migrate(dir.path())?;
         }
         let port = free_port()?;
-        let child = spawn(dir.path(), port)?;
+        let mut child = spawn(dir.path(), port)?;
+        let guard = child.stdin.take();
         let mut worker = Worker {
             base_url: format!("http://127.0.0.1:{port}"),
             dir,
             child,
+            _guard: guard,
         };
         worker.wait_ready().await?;
         Ok(worker)
@@ -127,8 +130,8 @@ impl Worker {
             let text = String::from_utf8_lossy(&output.stderr).into_owned();
             return Err(StartError::Migrations(text));
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(&output.stdout).map_err(|e| StartError::Migrations(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .map_err(|e| StartError::Migrations(e.to_string()))?;
         Ok(value[0]["results"].clone())
     }
 
@@ -146,7 +149,15 @@ impl Worker {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let log = std::fs::read_to_string(self.dir.path().join("wrangler.log")).unwrap_or_default();
-        let tail: String = log.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        let tail: String = log
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n");
         Err(StartError::Timeout(START_TIMEOUT, tail))
     }
 }
@@ -205,7 +216,10 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
         }],
     });
     std::fs::create_dir_all(paths::assets())?;
-    std::fs::write(dir.join("wrangler.json"), serde_json::to_vec_pretty(&config)?)?;
+    std::fs::write(
+        dir.join("wrangler.json"),
+        serde_json::to_vec_pretty(&config)?,
+    )?;
     let pairs: Vec<(&str, &str)> = options
         .secrets
         .iter()
@@ -230,7 +244,10 @@ pub fn wrangler(dir: &Path) -> Command {
 }
 
 fn persist_args(dir: &Path) -> [String; 2] {
-    ["--persist-to".to_owned(), dir.join("state").display().to_string()]
+    [
+        "--persist-to".to_owned(),
+        dir.join("state").display().to_string(),
+    ]
 }
 
 fn migrate(dir: &Path) -> Result<(), StartError> {
@@ -242,25 +259,56 @@ fn migrate(dir: &Path) -> Result<(), StartError> {
     if output.status.success() {
         Ok(())
     } else {
-        Err(StartError::Migrations(String::from_utf8_lossy(&output.stderr).into_owned()))
+        Err(StartError::Migrations(
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ))
     }
 }
 
 fn spawn(dir: &Path, port: u16) -> std::io::Result<Child> {
     let log = std::fs::File::create(dir.join("wrangler.log"))?;
-    wrangler(dir)
+    let mut command = wrangler(dir);
+    command
         .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
         .args(["--inspector-port", &free_port()?.to_string()])
         .args(persist_args(dir))
-        .args(["--show-interactive-dev-session=false", "--log-level", "warn"])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0)
-        .spawn()
+        .args([
+            "--show-interactive-dev-session=false",
+            "--log-level",
+            "warn",
+        ]);
+    let mut wrapper = guarded(command);
+    wrapper.stdout(log.try_clone()?).stderr(log);
+    wrapper.spawn()
+}
+
+/// Wraps a command so that it and everything it starts die with the caller: the wrapper
+/// runs in its own process group and kills that group when its stdin (held by the caller) closes.
+pub fn guarded(command: Command) -> Command {
+    let mut wrapper = Command::new("sh");
+    wrapper
+        .arg("-c")
+        .arg("\"$@\" & cat >/dev/null; kill -TERM 0")
+        .arg("sh")
+        .arg(command.get_program())
+        .args(command.get_args())
+        .stdin(Stdio::piped())
+        .process_group(0);
+    if let Some(dir) = command.get_current_dir() {
+        wrapper.current_dir(dir);
+    }
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapper.env(key, value),
+            None => wrapper.env_remove(key),
+        };
+    }
+    wrapper
 }
 
 /// A free TCP port on the loopback interface.
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }

@@ -31,31 +31,43 @@ pub struct DashboardFile {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct BillingCloud {
     /// The production D1 database id (a UUID) from `wrangler d1 create nyra_billing`; written to wrangler.jsonc.
-    #[schemars(pattern(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"))]
+    #[schemars(pattern(
+        r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub d1_database_id: Option<String>,
     /// The https origin of the site that calls the API from a browser, no path; written as ALLOWED_ORIGIN.
     #[schemars(pattern(r"^https://[^/?#]+$"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_origin: Option<String>,
     /// The Stripe API version (`YYYY-MM-DD.name`, the one the Worker is built for); written as STRIPE_API_VERSION.
     #[schemars(pattern(r"^\d{4}-\d{2}-\d{2}\.[a-z]+$"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stripe_api_version: Option<String>,
     /// The deployed Worker's https base URL (custom domain or workers.dev); used by the preflight only.
     #[schemars(pattern(r"^https://"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_url: Option<String>,
     /// Names (never values) of the secrets `wrangler secret list --env production` shows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets_set: Vec<String>,
     /// Which Stripe mode the stored STRIPE_SECRET_KEY, webhook secret and price belong to.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stripe_secrets_mode: Option<StripeMode>,
     /// Stripe dashboard setup, per mode.
     pub stripe: StripeModes,
     /// A message to the support inbox was sent and answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_inbox_tested: Option<bool>,
     /// An attorney and an accountant approved selling the subscription (terms, refunds, tax).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub legal_review_approved: Option<bool>,
 }
 
 /// A Stripe mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum StripeMode {
     /// Test mode: no money moves.
@@ -99,10 +111,13 @@ impl StripeModes {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct StripeSetup {
     /// The product and its monthly Price exist; the Price ID is stored as NYRA_STRIPE_PRICE_PRO_MONTHLY.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_and_price_created: Option<bool>,
     /// The Customer Portal is configured (cancel, payment method, invoices).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_portal_configured: Option<bool>,
     /// A webhook endpoint points at `<workerUrl>/api/billing/webhook` with the Worker's events.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_endpoint_configured: Option<bool>,
 }
 
@@ -194,7 +209,10 @@ fn scrub(value: Value, path: &str, found: &mut Vec<SecretFinding>) -> Option<Val
     match value {
         Value::String(text) => match secrets::find_in_answer(&text) {
             Some(kind) => {
-                found.push(SecretFinding { path: path.to_string(), kind });
+                found.push(SecretFinding {
+                    path: path.to_string(),
+                    kind,
+                });
                 None
             }
             None => Some(Value::String(text)),
@@ -211,18 +229,31 @@ fn scrub(value: Value, path: &str, found: &mut Vec<SecretFinding>) -> Option<Val
     }
 }
 
-/// [`scrub`] for an object: a secret-looking key drops its entry, a secret-looking value becomes null.
-fn scrub_object(map: Map<String, Value>, path: &str, found: &mut Vec<SecretFinding>) -> Map<String, Value> {
+/// [`scrub`] for an object: a secret-looking key or value drops its entry.
+fn scrub_object(
+    map: Map<String, Value>,
+    path: &str,
+    found: &mut Vec<SecretFinding>,
+) -> Map<String, Value> {
     let mut clean = Map::new();
     for (key, value) in map {
-        let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+        let child = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
         if let Some(kind) = secrets::find_in_answer(&key) {
-            let shown = if path.is_empty() { "(a key)".to_string() } else { format!("{path}.(a key)") };
+            let shown = if path.is_empty() {
+                "(a key)".to_string()
+            } else {
+                format!("{path}.(a key)")
+            };
             found.push(SecretFinding { path: shown, kind });
             continue;
         }
-        let value = scrub(value, &child, found).unwrap_or(Value::Null);
-        clean.insert(key, value);
+        if let Some(value) = scrub(value, &child, found) {
+            clean.insert(key, value);
+        }
     }
     clean
 }

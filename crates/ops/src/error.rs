@@ -28,7 +28,9 @@ pub enum OpsError {
         detail: String,
     },
     /// The dashboard answers file is JSON but not in the documented format.
-    #[error("{path} does not match deploy/dashboard.schema.json at {at}: {detail}; nothing was written")]
+    #[error(
+        "{path} does not match deploy/dashboard.schema.json at {at}: {detail}; nothing was written"
+    )]
     DashboardShape {
         /// The file, as shown to the user.
         path: String,

@@ -1,1 +1,223 @@
-fn main() {}
+//! `nyra-ops`: the command line of the billing ops tool (docs/ops.md).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use nyra_ops::dashboard::{self, StripeMode};
+use nyra_ops::repo::{DASHBOARD, DASHBOARD_SCHEMA, MANIFEST, Repo, WRANGLER};
+use nyra_ops::sync::{self, SyncOptions};
+use nyra_ops::{OpsError, check, manifest, preflight};
+
+/// Exit code when a check fails, a file is stale, a value needs fixing or money is blocked.
+const FAILED: u8 = 1;
+/// Exit code when a command could not run at all.
+const ERROR: u8 = 2;
+
+/// Ops tool of the NyrA billing Worker.
+#[derive(Debug, Parser)]
+#[command(name = "nyra-ops", version, about)]
+struct Cli {
+    /// Repo root (default: the nearest directory holding wrangler.jsonc and openapi.yaml).
+    #[arg(long, global = true, value_name = "DIR")]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Verify wrangler.jsonc, migrations, spec, Worker routes, manifest and that no secret is committed.
+    Check,
+    /// Validate the dashboard answers and write the production config into wrangler.jsonc.
+    ConfigSync {
+        /// Dashboard answers file (default: deploy/dashboard.json; missing means nothing answered).
+        #[arg(long, value_name = "PATH")]
+        dashboard: Option<PathBuf>,
+        /// The wrangler config to update (default: the repo's wrangler.jsonc).
+        #[arg(long, value_name = "PATH")]
+        wrangler: Option<PathBuf>,
+        /// Report what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write deploy/manifest.json from the repo's sources, or compare with --check.
+    Manifest {
+        /// Compare only; exit 1 when the file differs.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Write deploy/dashboard.schema.json, or compare with --check.
+    DashboardSchema {
+        /// Compare only; exit 1 when the file differs.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Report whether money may move: NO_GO_LIVE_MONEY, GO_TEST_MODE or GO_LIVE.
+    LivePreflight {
+        /// The Stripe mode to deploy.
+        #[arg(long, value_enum)]
+        mode: StripeMode,
+        /// Exit 0 even when blocked.
+        #[arg(long)]
+        allow_blocked: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Dashboard answers file (default: deploy/dashboard.json; missing means nothing answered).
+        #[arg(long, value_name = "PATH")]
+        dashboard: Option<PathBuf>,
+    },
+    /// Print the license public key derived from NYRA_LICENSE_SIGNING_SECRET in the environment.
+    LicensePublicKey,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let repo = cli
+        .root
+        .clone()
+        .map(Repo::at)
+        .unwrap_or_else(Repo::discover);
+    match run(&repo, cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(ERROR)
+        }
+    }
+}
+
+/// Runs one command; the `u8` is the exit code.
+fn run(repo: &Repo, command: Cmd) -> Result<u8, OpsError> {
+    match command {
+        Cmd::Check => Ok(run_check(repo)),
+        Cmd::ConfigSync {
+            dashboard,
+            wrangler,
+            dry_run,
+            json,
+        } => run_sync(repo, dashboard, wrangler, dry_run, json),
+        Cmd::Manifest { check } => {
+            let text = manifest::render(&manifest::generate(repo)?)?;
+            generated_file(repo, MANIFEST, &text, check, "manifest")
+        }
+        Cmd::DashboardSchema { check } => generated_file(
+            repo,
+            DASHBOARD_SCHEMA,
+            &dashboard::schema_json(),
+            check,
+            "dashboard-schema",
+        ),
+        Cmd::LivePreflight {
+            mode,
+            allow_blocked,
+            json,
+            dashboard,
+        } => run_preflight(repo, mode, allow_blocked, json, dashboard),
+        Cmd::LicensePublicKey => license_public_key(),
+    }
+}
+
+fn run_check(repo: &Repo) -> u8 {
+    let lines = check::run(repo);
+    emit(&check::render(&lines));
+    if lines.iter().any(|l| l.failure.is_some()) {
+        FAILED
+    } else {
+        0
+    }
+}
+
+fn run_sync(
+    repo: &Repo,
+    dashboard: Option<PathBuf>,
+    wrangler: Option<PathBuf>,
+    dry_run: bool,
+    json: bool,
+) -> Result<u8, OpsError> {
+    let options = SyncOptions {
+        dashboard_required: dashboard.is_some(),
+        dashboard: dashboard.unwrap_or_else(|| repo.path(DASHBOARD)),
+        wrangler: wrangler.unwrap_or_else(|| repo.path(WRANGLER)),
+        dry_run,
+    };
+    let report = sync::run(repo, &options)?;
+    if json {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+    } else {
+        emit(&report.render_text());
+    }
+    Ok(if report.needs_fix.is_empty() {
+        0
+    } else {
+        FAILED
+    })
+}
+
+fn run_preflight(
+    repo: &Repo,
+    mode: StripeMode,
+    allow_blocked: bool,
+    json: bool,
+    dashboard: Option<PathBuf>,
+) -> Result<u8, OpsError> {
+    let required = dashboard.is_some();
+    let path = dashboard.unwrap_or_else(|| repo.path(DASHBOARD));
+    let loaded = dashboard::load(repo, &path, required)?;
+    let report = preflight::run(repo, &loaded, mode);
+    if json {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+    } else {
+        emit(&report.render_text());
+    }
+    Ok(if report.deployability.blocked && !allow_blocked {
+        FAILED
+    } else {
+        0
+    })
+}
+
+/// Writes a generated file, or with `check` compares it.
+fn generated_file(
+    repo: &Repo,
+    relative: &str,
+    text: &str,
+    check: bool,
+    command: &str,
+) -> Result<u8, OpsError> {
+    let path = repo.path(relative);
+    if !check {
+        repo.write(&path, text)?;
+        println!("wrote {relative}");
+        return Ok(0);
+    }
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(text) {
+        println!("ok - {relative} is up to date");
+        Ok(0)
+    } else {
+        println!(
+            "fail - {relative} differs from the generator; run `cargo run -p nyra-ops -- {command}`"
+        );
+        Ok(FAILED)
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn emit(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Prints the public key (never the secret) derived from NYRA_LICENSE_SIGNING_SECRET.
+fn license_public_key() -> Result<u8, OpsError> {
+    let secret =
+        std::env::var("NYRA_LICENSE_SIGNING_SECRET").map_err(|_| OpsError::MissingSigningSecret)?;
+    let keys = nyra_domain::license::Keys::from_secret(&secret)?;
+    println!("{}", keys.public_key_b64());
+    eprintln!("kid: {}", keys.kid());
+    Ok(0)
+}

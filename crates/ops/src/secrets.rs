@@ -91,7 +91,8 @@ pub fn find_in_answer(text: &str) -> Option<SecretKind> {
 fn has_real_tail(line: &str, prefix: &str, class: impl Fn(char) -> bool) -> bool {
     line.match_indices(prefix).any(|(at, _)| {
         let tail = &line[at + prefix.len()..];
-        !tail.starts_with(LOCAL_MARKER) && tail.chars().take_while(|&c| class(c)).count() >= MIN_KEY_TAIL
+        !tail.starts_with(LOCAL_MARKER)
+            && tail.chars().take_while(|&c| class(c)).count() >= MIN_KEY_TAIL
     })
 }
 
@@ -137,8 +138,15 @@ fn has_email(text: &str) -> bool {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
             .collect();
-        let tld = domain.trim_end_matches('.').rsplit('.').next().unwrap_or_default();
-        local_ok && domain.contains('.') && tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic())
+        let tld = domain
+            .trim_end_matches('.')
+            .rsplit('.')
+            .next()
+            .unwrap_or_default();
+        local_ok
+            && domain.contains('.')
+            && tld.len() >= 2
+            && tld.chars().all(|c| c.is_ascii_alphabetic())
     })
 }
 
@@ -153,10 +161,22 @@ mod tests {
 
     #[test]
     fn committed_rule_flags_real_looking_keys_only() {
-        assert_eq!(find_committed(&fake("sk_live_")), Some(SecretKind::StripeKey));
-        assert_eq!(find_committed(&fake("rk_test_")), Some(SecretKind::StripeKey));
-        assert_eq!(find_committed(&fake("whsec_")), Some(SecretKind::WebhookSecret));
-        assert_eq!(find_committed("sk_test_local_emulator_key_0123456789"), None);
+        assert_eq!(
+            find_committed(&fake("sk_live_")),
+            Some(SecretKind::StripeKey)
+        );
+        assert_eq!(
+            find_committed(&fake("rk_test_")),
+            Some(SecretKind::StripeKey)
+        );
+        assert_eq!(
+            find_committed(&fake("whsec_")),
+            Some(SecretKind::WebhookSecret)
+        );
+        assert_eq!(
+            find_committed("sk_test_local_emulator_key_0123456789"),
+            None
+        );
         assert_eq!(find_committed(&fake("sk_test_local_")), None);
         assert_eq!(find_committed("whsec_local_test_vector_secret_a"), None);
         assert_eq!(find_committed("k.starts_with(\"sk_live_\")"), None);
@@ -166,13 +186,22 @@ mod tests {
     fn committed_rule_flags_pem_private_keys() {
         let header = format!("{PEM_DASHES}BEGIN RSA PRIVATE KEY{PEM_DASHES}");
         assert_eq!(find_committed(&header), Some(SecretKind::PrivateKey));
-        assert_eq!(find_committed(&format!("{PEM_DASHES}BEGIN PUBLIC KEY{PEM_DASHES}")), None);
+        assert_eq!(
+            find_committed(&format!("{PEM_DASHES}BEGIN PUBLIC KEY{PEM_DASHES}")),
+            None
+        );
     }
 
     #[test]
     fn answer_rule_flags_any_key_token_or_email() {
-        assert_eq!(find_in_answer("sk_test_local_x"), Some(SecretKind::StripeKey));
-        assert_eq!(find_in_answer("whsec_local_x"), Some(SecretKind::WebhookSecret));
+        assert_eq!(
+            find_in_answer("sk_test_local_x"),
+            Some(SecretKind::StripeKey)
+        );
+        assert_eq!(
+            find_in_answer("whsec_local_x"),
+            Some(SecretKind::WebhookSecret)
+        );
         let token = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8";
         assert_eq!(find_in_answer(token), Some(SecretKind::LongToken));
         assert_eq!(find_in_answer("buyer@example.com"), Some(SecretKind::Email));

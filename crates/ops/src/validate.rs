@@ -11,7 +11,10 @@ pub fn d1_database_id(value: &str) -> Result<(), String> {
     if is_uuid(value) {
         Ok(())
     } else {
-        Err("is not a UUID; copy the database_id that `wrangler d1 create nyra_billing` printed".into())
+        Err(
+            "is not a UUID; copy the database_id that `wrangler d1 create nyra_billing` printed"
+                .into(),
+        )
     }
 }
 
@@ -21,7 +24,10 @@ pub fn allowed_origin(value: &str) -> Result<(), String> {
         return Err("must start with https:// (like https://porterlabz.com)".into());
     };
     if rest.contains(['/', '?', '#']) {
-        return Err("must be an origin with no path, query or trailing slash (like https://porterlabz.com)".into());
+        return Err(
+            "must be an origin with no path, query or trailing slash (like https://porterlabz.com)"
+                .into(),
+        );
     }
     authority(rest)
 }
@@ -108,7 +114,13 @@ mod tests {
     fn origins_have_no_path() {
         assert!(allowed_origin("https://porterlabz.com").is_ok());
         assert!(allowed_origin("https://app.porterlabz.com:8443").is_ok());
-        for bad in ["http://porterlabz.com", "https://porterlabz.com/", "https://porterlabz.com/app", "https://localhost", "https://a..b"] {
+        for bad in [
+            "http://porterlabz.com",
+            "https://porterlabz.com/",
+            "https://porterlabz.com/app",
+            "https://localhost",
+            "https://a..b",
+        ] {
             assert!(allowed_origin(bad).is_err(), "{bad}");
         }
     }

@@ -26,15 +26,24 @@ pub async fn read(mut request: Request) -> Result<HttpRequest> {
     })
 }
 
+/// Bytes of an oversized body read and discarded so the client sees the 413 instead of a reset.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Keeps at most `cap` bytes; drains (up to a bound) whatever follows.
 async fn read_body(request: &mut Request, cap: usize) -> Result<Vec<u8>> {
     let Ok(mut stream) = request.stream() else {
         return Ok(Vec::new());
     };
     let mut body = Vec::new();
+    let mut seen = 0;
     while let Some(chunk) = stream.next().await {
-        body.extend_from_slice(&chunk?);
-        if body.len() >= cap {
-            body.truncate(cap);
+        let chunk = chunk?;
+        seen += chunk.len();
+        if body.len() < cap {
+            let room = cap - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        if seen > DRAIN_LIMIT {
             break;
         }
     }

@@ -1,0 +1,4 @@
+//! End-to-end tests: the real built Worker on workerd with a fresh local D1 (and the Stripe emulator where needed).
+
+#[path = "e2e/foundation.rs"]
+mod foundation;

@@ -1,0 +1,750 @@
+//! The ops tool end to end: the `nyra-ops` binary run against temp copies of the repo.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nyra_ops::dashboard;
+use nyra_ops::manifest;
+use nyra_ops::repo::Repo;
+use serde_json::{Value, json};
+
+/// The real repo (read only: every test that writes works on a [`TempRepo`]).
+fn real_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A throw-away copy of the files the ops tool reads; removed on drop.
+struct TempRepo {
+    root: PathBuf,
+}
+
+impl TempRepo {
+    /// Copies wrangler.jsonc, openapi.yaml, migrations/ and the generated deploy/ files.
+    fn new() -> TempRepo {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let root = std::env::temp_dir().join(format!("nyra-ops-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let real = real_root();
+        for file in [
+            "wrangler.jsonc",
+            "openapi.yaml",
+            "deploy/manifest.json",
+            "deploy/dashboard.schema.json",
+        ] {
+            copy(&real.join(file), &root.join(file));
+        }
+        for entry in std::fs::read_dir(real.join("migrations")).expect("migrations dir") {
+            let entry = entry.expect("dir entry");
+            copy(
+                &entry.path(),
+                &root.join("migrations").join(entry.file_name()),
+            );
+        }
+        TempRepo { root }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).expect("readable")
+    }
+
+    fn write(&self, relative: &str, text: &str) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
+        std::fs::write(path, text).expect("writable");
+    }
+
+    /// Writes a dashboard file and returns its path.
+    fn dashboard(&self, value: &Value) -> String {
+        self.write("dashboard.json", &value.to_string());
+        self.path("dashboard.json").display().to_string()
+    }
+
+    /// Runs `nyra-ops --root <temp> args...`.
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--root", self.root.to_str().expect("utf-8 temp path")];
+        all.extend_from_slice(args);
+        run(&all)
+    }
+
+    /// config-sync with a dashboard value against the temp wrangler.jsonc.
+    fn sync(&self, value: &Value, extra: &[&str]) -> Output {
+        let dashboard = self.dashboard(value);
+        let mut args = vec!["config-sync", "--dashboard", dashboard.as_str()];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+}
+
+impl Drop for TempRepo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().expect("has parent")).expect("mkdir");
+    std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+}
+
+/// What a run printed and returned.
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_nyra-ops"))
+        .args(args)
+        .env_remove("NYRA_LICENSE_SIGNING_SECRET")
+        .output()
+        .expect("nyra-ops runs");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A real-looking live key, assembled at run time so no source file holds one.
+fn planted_stripe_key() -> String {
+    let tail: String = ('a'..='z').chain('0'..='9').collect();
+    format!("{}{}{tail}", "sk_", "live_")
+}
+
+const D1_ID: &str = "0b3c2f4e-8a1d-4c6e-9f2a-5d7e8b9c0a1f";
+
+fn complete_config() -> Value {
+    json!({
+        "billingCloud": {
+            "d1DatabaseId": D1_ID,
+            "allowedOrigin": "https://app.porterlabz.com",
+            "stripeApiVersion": "2026-02-25.clover",
+            "workerUrl": "https://nyra-billing-api.porterlabz.workers.dev"
+        }
+    })
+}
+
+/// Every answer a test-mode deployment needs.
+fn answered_test_mode() -> Value {
+    let mut value = complete_config();
+    let answers = value["billingCloud"].as_object_mut().expect("object");
+    answers.insert(
+        "secretsSet".into(),
+        json!(nyra_domain::config::REQUIRED_SECRETS),
+    );
+    answers.insert("stripeSecretsMode".into(), json!("test"));
+    let done = json!({
+        "productAndPriceCreated": true,
+        "customerPortalConfigured": true,
+        "webhookEndpointConfigured": true
+    });
+    answers.insert("stripe".into(), json!({ "test": done }));
+    value
+}
+
+/// Every answer live money needs.
+fn answered_live_mode() -> Value {
+    let mut value = answered_test_mode();
+    let answers = value["billingCloud"].as_object_mut().expect("object");
+    let done = answers["stripe"]["test"].clone();
+    answers.insert("stripe".into(), json!({ "live": done }));
+    answers.insert("stripeSecretsMode".into(), json!("live"));
+    answers.insert("supportInboxTested".into(), json!(true));
+    answers.insert("legalReviewApproved".into(), json!(true));
+    value
+}
+
+// ---------------------------------------------------------------- config-sync
+
+#[test]
+fn config_sync_empty_dashboard_is_all_waiting() {
+    let repo = TempRepo::new();
+    let before = repo.read("wrangler.jsonc");
+    let out = repo.sync(&json!({}), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("config_sync_empty_dashboard", out.stdout);
+    assert_eq!(repo.read("wrangler.jsonc"), before);
+}
+
+#[test]
+fn config_sync_missing_default_dashboard_is_all_waiting() {
+    let repo = TempRepo::new();
+    let out = repo.run(&["config-sync"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.matches("\n- ").count(), 6, "{}", out.stdout);
+    assert!(out.stdout.contains("Waiting\n- Production billing D1 database_id: Create the billing D1 database and enter billingCloud.d1DatabaseId in the dashboard.\n"));
+}
+
+#[test]
+fn config_sync_complete_dashboard_applies_then_is_idempotent() {
+    let repo = TempRepo::new();
+    let first = repo.sync(&complete_config(), &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    insta::assert_snapshot!("config_sync_complete_first_run", first.stdout);
+    let written = repo.read("wrangler.jsonc");
+    let second = repo.sync(&complete_config(), &[]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    insta::assert_snapshot!("config_sync_complete_second_run", second.stdout);
+    assert!(
+        second
+            .stdout
+            .starts_with("Applied\n- No config values changed on the last sync.\n")
+    );
+    assert_eq!(repo.read("wrangler.jsonc"), written);
+}
+
+#[test]
+fn config_sync_writes_only_the_three_production_values() {
+    let repo = TempRepo::new();
+    let before = repo.read("wrangler.jsonc");
+    repo.sync(&complete_config(), &[]);
+    let after = repo.read("wrangler.jsonc");
+    let production = before.find("\"production\"").expect("has production");
+    let (head, tail) = before.split_at(production);
+    let expected = format!(
+        "{head}{}",
+        tail.replacen("https://porterlabz.com", "https://app.porterlabz.com", 1)
+            .replacen("replace-with-cloudflare-d1-database-id", D1_ID, 1)
+    );
+    assert_eq!(after, expected);
+}
+
+#[test]
+fn config_sync_json_report() {
+    let repo = TempRepo::new();
+    let out = repo.sync(&complete_config(), &["--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).expect("json");
+    insta::assert_json_snapshot!("config_sync_json_report", report);
+}
+
+#[test]
+fn config_sync_dry_run_writes_nothing() {
+    let repo = TempRepo::new();
+    let before = repo.read("wrangler.jsonc");
+    let out = repo.sync(&complete_config(), &["--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("config_sync_dry_run", out.stdout);
+    assert_eq!(repo.read("wrangler.jsonc"), before);
+}
+
+#[test]
+fn config_sync_invalid_values_need_fix() {
+    let repo = TempRepo::new();
+    let before = repo.read("wrangler.jsonc");
+    let invalid = json!({
+        "billingCloud": {
+            "d1DatabaseId": "replace-with-cloudflare-d1-database-id",
+            "allowedOrigin": "https://porterlabz.com/",
+            "stripeApiVersion": "latest",
+            "workerUrl": "http://nyra-billing-api.porterlabz.workers.dev",
+            "secretsSet": ["STRIPE_SECRET_KEY", "NOT_A_WORKER_SECRET"]
+        }
+    });
+    let out = repo.sync(&invalid, &[]);
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!("config_sync_invalid_values", out.stdout);
+    assert_eq!(repo.read("wrangler.jsonc"), before);
+}
+
+#[test]
+fn config_sync_each_invalid_value_alone_needs_fix() {
+    let cases = [
+        ("d1DatabaseId", "0b3c2f4e-8a1d-4c6e-9f2a"),
+        ("allowedOrigin", "http://porterlabz.com"),
+        ("allowedOrigin", "https://porterlabz.com/app"),
+        ("stripeApiVersion", "2026-02-25"),
+        ("stripeApiVersion", "2025-01-27.acacia"),
+        ("workerUrl", "https://billing.porterlabz.com/api"),
+    ];
+    let repo = TempRepo::new();
+    for (key, bad) in cases {
+        let mut value = complete_config();
+        value["billingCloud"][key] = json!(bad);
+        let out = repo.sync(&value, &["--dry-run"]);
+        assert_eq!(out.code, 1, "{key}={bad}");
+        let needs_fix = out.stdout.split("Needs Fix\n").nth(1).expect("section");
+        assert!(
+            needs_fix.contains(&format!("billingCloud.{key} ")),
+            "{key}={bad}: {}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn config_sync_refuses_a_pasted_secret() {
+    let repo = TempRepo::new();
+    let before = repo.read("wrangler.jsonc");
+    let key = planted_stripe_key();
+    let webhook = format!("{}{}", "whsec_", "local_not_real");
+    let value = json!({
+        "billingCloud": {
+            "allowedOrigin": key,
+            "d1DatabaseId": D1_ID,
+            "secretsSet": ["STRIPE_SECRET_KEY", webhook],
+            "stripe": { "test": { "customerPortalConfigured": true } }
+        }
+    });
+    let out = repo.sync(&value, &["--dry-run"]);
+    assert!(!out.stdout.contains(&key) && !out.stdout.contains("not_real"));
+    let mut only_secret = value.clone();
+    only_secret["billingCloud"]
+        .as_object_mut()
+        .expect("object")
+        .remove("d1DatabaseId");
+    let out = repo.sync(&only_secret, &[]);
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!("config_sync_pasted_secret", out.stdout);
+    for text in [&out.stdout, &out.stderr, &repo.read("wrangler.jsonc")] {
+        assert!(!text.contains(&key), "secret echoed or written");
+    }
+    assert_eq!(repo.read("wrangler.jsonc"), before);
+}
+
+#[test]
+fn config_sync_refuses_customer_emails_and_tokens_anywhere() {
+    let repo = TempRepo::new();
+    let token: String = "Ab1".repeat(14);
+    let value = json!({ "billingCloud": { "supportInboxTested": true }, "note": "buyer@example.com", "token": token });
+    let out = repo.sync(&value, &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("- note: looks like an email address"));
+    assert!(
+        out.stdout
+            .contains("- token: looks like a long random token")
+    );
+    assert!(!out.stdout.contains("buyer@") && !out.stdout.contains(&token));
+}
+
+/// A wrangler.jsonc with comments, trailing commas and odd spacing everywhere.
+const COMMENTED_WRANGLER: &str = r#"// top comment
+{
+  "name": "nyra-billing-api", // trailing comment
+  /* block
+     comment */
+  "vars": { "ALLOWED_ORIGIN": "https://top-level.example.com" },
+  "env": {
+    "local": {
+      "vars": {"ALLOWED_ORIGIN":"http://localhost:5173","STRIPE_API_VERSION":"2026-02-25.clover"},
+      "d1_databases": [{ "binding": "DB", "database_id": "local-id" }],
+    },
+    "production": {
+      // the site that opens checkout
+      "vars": {
+        "ALLOWED_ORIGIN":   "https://old.example.com" , // keep this comment
+        /* pinned */ "STRIPE_API_VERSION": "2026-02-25.clover",
+        "BILLING_LIVE_MODE": "disabled",
+      },
+      "d1_databases": [
+        { "binding": "OTHER", "database_id": "other-id" },
+        {
+          "binding": "DB",
+          "database_name": "nyra_billing",
+          "database_id": "replace-me", // from wrangler d1 create
+          "migrations_dir": "migrations",
+        },
+      ],
+    },
+  },
+}
+"#;
+
+#[test]
+fn config_sync_keeps_comments_and_layout_byte_identical() {
+    let repo = TempRepo::new();
+    repo.write("wrangler.jsonc", COMMENTED_WRANGLER);
+    let out = repo.sync(&complete_config(), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("config_sync_commented_wrangler", out.stdout);
+    let expected = COMMENTED_WRANGLER
+        .replace(
+            "\"https://old.example.com\"",
+            "\"https://app.porterlabz.com\"",
+        )
+        .replace("\"replace-me\"", &format!("\"{D1_ID}\""));
+    assert_eq!(repo.read("wrangler.jsonc"), expected);
+}
+
+#[test]
+fn config_sync_broken_files_are_errors_and_change_nothing() {
+    let repo = TempRepo::new();
+    let before = repo.read("wrangler.jsonc");
+    repo.write("dashboard.json", "{ \"billingCloud\": { \"d1DatabaseId\": ");
+    let dashboard = repo.path("dashboard.json").display().to_string();
+    let broken_dashboard = repo.run(&["config-sync", "--dashboard", &dashboard]);
+    let wrong_type = repo.sync(&json!({ "billingCloud": { "workerUrl": 5 } }), &[]);
+    let unknown_key = repo.sync(
+        &json!({ "billingCloud": { "workerURL": "https://a.example.com" } }),
+        &[],
+    );
+    assert_eq!(repo.read("wrangler.jsonc"), before);
+    repo.write("wrangler.jsonc", "{ \"env\": { \"production\": ");
+    let broken_wrangler = repo.sync(&complete_config(), &[]);
+    assert_eq!(repo.read("wrangler.jsonc"), "{ \"env\": { \"production\": ");
+    let missing = repo.run(&["config-sync", "--dashboard", "does-not-exist.json"]);
+    let errors: Vec<String> = [
+        broken_dashboard,
+        wrong_type,
+        unknown_key,
+        broken_wrangler,
+        missing,
+    ]
+    .iter()
+    .map(|out| {
+        assert_eq!(out.code, 2, "{}", out.stdout);
+        assert!(out.stdout.is_empty());
+        out.stderr.trim().to_string()
+    })
+    .collect();
+    insta::assert_snapshot!("config_sync_broken_files", errors.join("\n"));
+}
+
+// ---------------------------------------------------------------- live-preflight
+
+#[test]
+fn preflight_fresh_repo_is_no_go_with_all_eight_blockers() {
+    let repo = TempRepo::new();
+    for mode in ["test", "live"] {
+        let out = repo.run(&["live-preflight", "--mode", mode, "--json"]);
+        assert_eq!(out.code, 1, "blocked exits non-zero");
+        let report: Value = serde_json::from_str(&out.stdout).expect("json");
+        assert_eq!(report["deployability"]["status"], "NO_GO_LIVE_MONEY");
+        let blockers = report["blockers"].as_array().expect("blockers");
+        assert_eq!(blockers.len(), 8);
+        assert!(
+            blockers
+                .iter()
+                .all(|b| b["cleared"] == false && b["howToClear"].is_string())
+        );
+        let allowed = repo.run(&["live-preflight", "--mode", mode, "--allow-blocked"]);
+        assert_eq!(allowed.code, 0);
+    }
+    let text = repo.run(&["live-preflight", "--mode", "test", "--allow-blocked"]);
+    insta::assert_snapshot!("preflight_fresh_repo", text.stdout);
+}
+
+#[test]
+fn preflight_answered_test_mode_is_go_test_mode() {
+    let repo = TempRepo::new();
+    let answers = answered_test_mode();
+    assert_eq!(repo.sync(&answers, &[]).code, 0);
+    let dashboard = repo.path("dashboard.json").display().to_string();
+    let out = repo.run(&[
+        "live-preflight",
+        "--mode",
+        "test",
+        "--dashboard",
+        &dashboard,
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let report: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(report["deployability"]["status"], "GO_TEST_MODE");
+    let open: Vec<&str> = report["blockers"]
+        .as_array()
+        .expect("blockers")
+        .iter()
+        .filter(|b| b["cleared"] == false)
+        .filter_map(|b| b["id"].as_str())
+        .collect();
+    assert_eq!(open, ["support-inbox", "legal-review"]);
+    let live = repo.run(&[
+        "live-preflight",
+        "--mode",
+        "live",
+        "--dashboard",
+        &dashboard,
+    ]);
+    assert_eq!(live.code, 1);
+    assert!(
+        live.stdout
+            .contains("deployability.status: NO_GO_LIVE_MONEY")
+    );
+}
+
+#[test]
+fn preflight_needs_config_sync_before_d1_clears() {
+    let repo = TempRepo::new();
+    let dashboard = repo.dashboard(&answered_test_mode());
+    let out = repo.run(&[
+        "live-preflight",
+        "--mode",
+        "test",
+        "--dashboard",
+        &dashboard,
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("does not use billingCloud.d1DatabaseId yet; run config-sync")
+    );
+}
+
+#[test]
+fn preflight_everything_cleared_is_go_live() {
+    let repo = TempRepo::new();
+    assert_eq!(repo.sync(&answered_live_mode(), &[]).code, 0);
+    let dashboard = repo.path("dashboard.json").display().to_string();
+    let out = repo.run(&[
+        "live-preflight",
+        "--mode",
+        "live",
+        "--dashboard",
+        &dashboard,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("deployability.status: GO_LIVE\n"));
+    let test = repo.run(&[
+        "live-preflight",
+        "--mode",
+        "test",
+        "--dashboard",
+        &dashboard,
+    ]);
+    assert_eq!(test.code, 1, "live keys are not test-mode readiness");
+}
+
+#[test]
+fn preflight_ignores_and_never_echoes_a_pasted_secret() {
+    let repo = TempRepo::new();
+    let key = planted_stripe_key();
+    let dashboard = repo.dashboard(&json!({ "billingCloud": { "workerUrl": key } }));
+    let out = repo.run(&[
+        "live-preflight",
+        "--mode",
+        "test",
+        "--dashboard",
+        &dashboard,
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("warning - billingCloud.workerUrl looks like a Stripe secret")
+    );
+    assert!(!out.stdout.contains(&key));
+}
+
+// ---------------------------------------------------------------- check
+
+#[test]
+fn check_passes_on_a_copy_of_the_repo() {
+    let repo = TempRepo::new();
+    let out = repo.run(&["check"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(out.stdout.lines().count(), 9);
+    assert!(out.stdout.lines().all(|l| l.starts_with("ok - ")));
+}
+
+#[test]
+fn check_allows_obviously_fake_local_values() {
+    let repo = TempRepo::new();
+    let fake = format!(
+        "{}{}\n{}{}\n",
+        "STRIPE_SECRET_KEY=sk_test_",
+        "local_0123456789abcdefghijklmnop",
+        "STRIPE_WEBHOOK_SECRET=whsec_",
+        "local_0123456789abcdefghijklmnop"
+    );
+    repo.write("fixtures/dev.vars.example", &fake);
+    let out = repo.run(&["check"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+#[test]
+fn check_fails_on_a_planted_secret() {
+    let repo = TempRepo::new();
+    let key = planted_stripe_key();
+    repo.write("src/config.txt", &format!("first line\nkey = \"{key}\"\n"));
+    let out = repo.run(&["check"]);
+    assert_eq!(out.code, 1);
+    let fail = failing_lines(&out.stdout);
+    assert_eq!(
+        fail,
+        [
+            "fail - no secret-looking string in git-tracked files: src/config.txt:2 (a Stripe secret or restricted key)"
+        ]
+    );
+    assert!(!out.stdout.contains(&key));
+}
+
+#[test]
+fn check_fails_on_a_route_added_to_the_spec_but_not_served() {
+    let repo = TempRepo::new();
+    let spec = repo.read("openapi.yaml").replacen(
+        "paths:\n",
+        "paths:\n  /api/billing/refund:\n    post:\n      operationId: createRefund\n      responses:\n        '200':\n          description: ok\n",
+        1,
+    );
+    repo.write("openapi.yaml", &spec);
+    let out = repo.run(&["check"]);
+    assert_eq!(out.code, 1);
+    let fail = failing_lines(&out.stdout);
+    assert!(fail[0].starts_with("fail - routes agree"), "{fail:?}");
+    assert!(fail[0].contains(
+        "POST /api/billing/refund (createRefund) is in openapi.yaml but not in the Worker"
+    ));
+}
+
+#[test]
+fn check_fails_on_a_hand_edited_manifest() {
+    let repo = TempRepo::new();
+    let edited = repo
+        .read("deploy/manifest.json")
+        .replace("\"Cloudflare D1\"", "\"Cloudflare D1 (edited)\"");
+    repo.write("deploy/manifest.json", &edited);
+    let out = repo.run(&["check"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        failing_lines(&out.stdout),
+        [
+            "fail - deploy/manifest.json is exactly what `nyra-ops manifest` generates: deploy/manifest.json differs (edited by hand or stale); run `cargo run -p nyra-ops -- manifest`"
+        ]
+    );
+    assert_eq!(repo.run(&["manifest", "--check"]).code, 1);
+    assert_eq!(repo.run(&["manifest"]).code, 0);
+    assert_eq!(repo.run(&["manifest", "--check"]).code, 0);
+    assert_eq!(repo.run(&["check"]).code, 0);
+}
+
+#[test]
+fn check_fails_on_a_manifest_route_that_is_not_in_the_spec() {
+    let repo = TempRepo::new();
+    let mut manifest: Value =
+        serde_json::from_str(&repo.read("deploy/manifest.json")).expect("json");
+    manifest["routes"]
+        .as_array_mut()
+        .expect("routes")
+        .push(json!({ "method": "GET", "path": "/admin", "operationId": "admin" }));
+    repo.write(
+        "deploy/manifest.json",
+        &serde_json::to_string_pretty(&manifest).expect("json"),
+    );
+    let out = repo.run(&["check"]);
+    let fail = failing_lines(&out.stdout);
+    assert!(
+        fail[0].contains("GET /admin (admin) is in deploy/manifest.json but not in openapi.yaml"),
+        "{fail:?}"
+    );
+}
+
+#[test]
+fn check_fails_on_a_broken_migration_and_wrangler_env() {
+    let repo = TempRepo::new();
+    repo.write(
+        "migrations/0003_broken.sql",
+        "ALTER TABLE no_such_table ADD COLUMN x TEXT;\n",
+    );
+    let wrangler = repo
+        .read("wrangler.jsonc")
+        .replacen("\"local\": {", "\"staging\": {", 1);
+    repo.write("wrangler.jsonc", &wrangler);
+    let out = repo.run(&["check"]);
+    assert_eq!(out.code, 1);
+    let fail = failing_lines(&out.stdout);
+    assert!(
+        fail.iter().any(|l| l.contains("env.local is missing")),
+        "{fail:?}"
+    );
+    assert!(
+        fail.iter()
+            .any(|l| l.contains("migration 0003_broken.sql fails")),
+        "{fail:?}"
+    );
+}
+
+fn failing_lines(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("fail - "))
+        .collect()
+}
+
+// ---------------------------------------------------------------- generated files
+
+#[test]
+fn committed_manifest_is_what_the_generator_produces() {
+    let repo = Repo::at(real_root());
+    let generated = manifest::generate(&repo)
+        .and_then(|m| manifest::render(&m))
+        .expect("generates");
+    let committed =
+        std::fs::read_to_string(real_root().join("deploy/manifest.json")).expect("committed");
+    assert_eq!(
+        committed, generated,
+        "run `cargo run -p nyra-ops -- manifest`"
+    );
+}
+
+#[test]
+fn committed_dashboard_schema_is_what_the_format_generates() {
+    let committed = std::fs::read_to_string(real_root().join("deploy/dashboard.schema.json"))
+        .expect("committed");
+    assert_eq!(
+        committed,
+        dashboard::schema_json(),
+        "run `cargo run -p nyra-ops -- dashboard-schema`"
+    );
+}
+
+#[test]
+fn dashboard_example_is_valid_and_ready_for_test_mode() {
+    let example = real_root().join("deploy/dashboard.example.json");
+    let text = std::fs::read_to_string(&example).expect("example");
+    let loaded = dashboard::parse(&text, "deploy/dashboard.example.json").expect("parses");
+    assert!(loaded.secrets.is_empty());
+    let repo = TempRepo::new();
+    let value: Value = serde_json::from_str(&text).expect("json");
+    let out = repo.sync(&value, &[]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Needs Fix\n- No invalid billing config values found.\n")
+    );
+    let dashboard = repo.path("dashboard.json").display().to_string();
+    let preflight = repo.run(&[
+        "live-preflight",
+        "--mode",
+        "test",
+        "--dashboard",
+        &dashboard,
+    ]);
+    assert!(
+        preflight
+            .stdout
+            .contains("deployability.status: GO_TEST_MODE"),
+        "{}",
+        preflight.stdout
+    );
+}
+
+// ---------------------------------------------------------------- license-public-key
+
+#[test]
+fn license_public_key_prints_the_key_never_the_secret() {
+    let secret = "local-test-license-signing-secret-not-real-0001";
+    let out = Command::new(env!("CARGO_BIN_EXE_nyra-ops"))
+        .arg("license-public-key")
+        .env("NYRA_LICENSE_SIGNING_SECRET", secret)
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let keys = nyra_domain::license::Keys::from_secret(secret).expect("keys");
+    assert_eq!(stdout.trim(), keys.public_key_b64());
+    assert!(!stdout.contains(secret) && !String::from_utf8_lossy(&out.stderr).contains(secret));
+    let missing = run(&["license-public-key"]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("NYRA_LICENSE_SIGNING_SECRET is not set")
+    );
+}

@@ -2,3 +2,7 @@
 
 #[path = "e2e/foundation.rs"]
 mod foundation;
+#[path = "e2e/journey.rs"]
+mod journey;
+#[path = "e2e/webhook.rs"]
+mod webhook;

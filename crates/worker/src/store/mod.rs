@@ -1,4 +1,7 @@
-//! D1 access through prepared statements: table checks now, billing rows as routes land.
+//! D1 access through prepared statements, one submodule per table family.
+
+pub mod customers;
+pub mod events;
 
 use worker::D1Database;
 

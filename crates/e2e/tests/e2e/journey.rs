@@ -1,0 +1,1 @@
+//! The paid journey: checkout, payment in the emulator, activation, refresh, portal, cancel.

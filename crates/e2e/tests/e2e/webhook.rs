@@ -1,0 +1,1 @@
+//! Webhook ingest against the real Worker and local D1.

@@ -1,0 +1,1 @@
+//! Billing customer rows and device activations for checkout, portal and license status.

@@ -14,8 +14,11 @@ use crate::secrets;
 use crate::spec::{self, Route, Spec};
 use crate::wrangler;
 
+/// One check: `Ok` or why it failed.
+pub type CheckFn = fn(&Ctx) -> Result<(), String>;
+
 /// Every check, by id, in the order run; titles come from [`title`].
-pub const CHECKS: [(&str, fn(&Ctx) -> Result<(), String>); 9] = [
+pub const CHECKS: [(&str, CheckFn); 9] = [
     ("wrangler-parses", wrangler_parses),
     ("wrangler-envs", wrangler_envs),
     ("migrations-apply", migrations_apply),
@@ -126,10 +129,12 @@ pub fn render(lines: &[CheckLine]) -> String {
         .collect()
 }
 
+/// wrangler.jsonc is valid JSONC with an object at the top.
 fn wrangler_parses(ctx: &Ctx) -> Result<(), String> {
     ctx.wrangler.as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
+/// env.local and env.production each have the DB binding and the required vars.
 fn wrangler_envs(ctx: &Ctx) -> Result<(), String> {
     let config = ctx
         .wrangler
@@ -155,10 +160,12 @@ fn wrangler_envs(ctx: &Ctx) -> Result<(), String> {
     joined(problems)
 }
 
+/// Every migration applies to an empty database.
 fn migrations_apply(ctx: &Ctx) -> Result<(), String> {
     ctx.migrations.as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
+/// Spec, Worker route table and manifest list the same Worker routes.
 fn routes_agree(ctx: &Ctx) -> Result<(), String> {
     let spec = ctx.spec.as_ref().map_err(Clone::clone)?;
     let manifest = manifest_list::<Route>(ctx, "/routes")?;
@@ -179,6 +186,7 @@ fn routes_agree(ctx: &Ctx) -> Result<(), String> {
     joined(problems)
 }
 
+/// The domain's secret and var names equal the manifest's.
 fn secrets_agree(ctx: &Ctx) -> Result<(), String> {
     let config = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     let secrets = manifest_list::<String>(ctx, "/requiredSecrets")?;
@@ -200,6 +208,7 @@ fn secrets_agree(ctx: &Ctx) -> Result<(), String> {
     joined(problems)
 }
 
+/// Migrations create exactly the domain's tables, as the manifest lists them.
 fn tables_agree(ctx: &Ctx) -> Result<(), String> {
     let applied = ctx.migrations.as_ref().map_err(Clone::clone)?;
     let manifest = manifest_list::<String>(ctx, "/storage/tables")?;
@@ -224,6 +233,7 @@ fn tables_agree(ctx: &Ctx) -> Result<(), String> {
     joined(problems)
 }
 
+/// The committed manifest is byte-identical to a fresh one.
 fn manifest_generated(ctx: &Ctx) -> Result<(), String> {
     let expected = manifest::generate(&ctx.repo)
         .and_then(|m| manifest::render(&m))
@@ -239,6 +249,7 @@ fn manifest_generated(ctx: &Ctx) -> Result<(), String> {
     })
 }
 
+/// The committed dashboard schema is byte-identical to a fresh one.
 fn dashboard_schema_generated(ctx: &Ctx) -> Result<(), String> {
     let actual = ctx
         .repo
@@ -251,6 +262,7 @@ fn dashboard_schema_generated(ctx: &Ctx) -> Result<(), String> {
         })
 }
 
+/// No scanned file has a line matching the committed-file secret rule.
 fn no_committed_secrets(ctx: &Ctx) -> Result<(), String> {
     let files = scanned_files(ctx.repo.root());
     let mut found = Vec::new();

@@ -8,6 +8,7 @@ pub mod migrations;
 pub mod preflight;
 pub mod repo;
 pub mod secrets;
+pub mod snapshot;
 pub mod spec;
 pub mod sync;
 pub mod validate;

@@ -74,6 +74,8 @@ enum Cmd {
     },
     /// Print the license public key derived from NYRA_LICENSE_SIGNING_SECRET in the environment.
     LicensePublicKey,
+    /// Write the Cloud Billing snapshot page (static HTML; --json prints its model).
+    Snapshot(nyra_ops::snapshot::SnapshotArgs),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +122,10 @@ fn run(repo: &Repo, command: Cmd) -> Result<u8, OpsError> {
             dashboard,
         } => run_preflight(repo, mode, allow_blocked, json, dashboard),
         Cmd::LicensePublicKey => license_public_key(),
+        Cmd::Snapshot(args) => Ok(nyra_ops::snapshot::run(repo, &args).unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            ERROR
+        })),
     }
 }
 

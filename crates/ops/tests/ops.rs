@@ -748,3 +748,10 @@ fn license_public_key_prints_the_key_never_the_secret() {
             .contains("NYRA_LICENSE_SIGNING_SECRET is not set")
     );
 }
+#[path = "ops/runbook.rs"]
+mod runbook;
+
+// ---------------------------------------------------------------- snapshot
+
+#[path = "ops/snapshot.rs"]
+mod snapshot;

@@ -207,6 +207,14 @@ fn body_limits_content_type_and_json_errors() {
 }
 
 #[test]
+fn bodies_are_limited_only_where_the_spec_documents_413() {
+    let big = vec![b'x'; 64 * 1024];
+    assert_eq!(call("GET", "/health", &[], &big).status, 200);
+    let response = call("POST", "/api/billing/portal", &[("authorization", "Bearer t")], &big);
+    assert_eq!((response.status, code(&response).as_str()), (413, "payload_too_large"));
+}
+
+#[test]
 fn query_parameters_are_validated_and_named() {
     let response = call("GET", "/api/license/status", &[], b"");
     assert_eq!(code(&response), "invalid_query");

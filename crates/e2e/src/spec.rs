@@ -43,10 +43,10 @@ pub fn to_json_schema(value: &Value) -> Value {
                     }
                 }
             }
-            if map.get("nullable") == Some(&Value::Bool(true)) {
-                if let Some(Value::String(t)) = map.get("type") {
-                    out.insert("type".into(), json!([t, "null"]));
-                }
+            if let (Some(Value::Bool(true)), Some(Value::String(t))) =
+                (map.get("nullable"), map.get("type"))
+            {
+                out.insert("type".into(), json!([t, "null"]));
             }
             Value::Object(out)
         }
@@ -97,12 +97,7 @@ fn schema_for(method: &str, path: &str, status: u16) -> Option<Value> {
         response = spec.document["components"]["responses"][name].clone();
     }
     if response.is_null() {
-        return match status {
-            413 | 415 if operation.get("requestBody").is_some() || status == 413 => {
-                Some(json!({"$ref": "#/definitions/Problem"}))
-            }
-            _ => None,
-        };
+        return None;
     }
     Some(to_json_schema(
         &response["content"]["application/json"]["schema"],

@@ -41,7 +41,14 @@ export interface paths {
          * @description Creates a subscription-mode Stripe Checkout Session for the monthly Pro
          *     price, bound to the calling device. Refuses with
          *     `503 live_mode_not_enabled` when the Stripe key is a live key and the
-         *     `BILLING_LIVE_MODE` var is not `enabled`.
+         *     `BILLING_LIVE_MODE` var is not `enabled` (Stripe is not called), and
+         *     with `503 config_missing` naming any missing secret.
+         *
+         *     Retries of the same request within a 10-minute window reuse Stripe's
+         *     session (the `Idempotency-Key` is derived from the parameters and the
+         *     window). Stripe errors, and Stripe not answering within 10 seconds,
+         *     answer `502 stripe_error` with a sanitised detail; an email Stripe
+         *     refuses answers `400 invalid_body`.
          */
         post: operations["createCheckout"];
         delete?: never;
@@ -64,6 +71,11 @@ export interface paths {
          * @description Creates a Stripe Customer Portal session for the customer named by the
          *     device access token. The return URL is always `NYRA_BILLING_RETURN_URL`,
          *     never one supplied by the caller. The request has no body.
+         *
+         *     The token is verified (signature and expiry) for the device it names;
+         *     `401 unauthorized|token_invalid|token_expired` otherwise.
+         *     `404 customer_not_found` when that device's customer row is gone;
+         *     `502 stripe_error` when Stripe fails or does not answer within 10 s.
          */
         post: operations["createPortal"];
         delete?: never;
@@ -88,6 +100,12 @@ export interface paths {
          *     300-second tolerance, any of the comma-separated secrets in
          *     `STRIPE_WEBHOOK_SECRET`). Delivery is idempotent: a repeated event
          *     answers `duplicate: true` and changes nothing. No CORS.
+         *
+         *     Rejections are `400` with `signature_missing`, `signature_malformed`,
+         *     `signature_mismatch`, `timestamp_out_of_tolerance` or `event_malformed`,
+         *     and write nothing. `503 config_missing` when no webhook secret is set;
+         *     `503 storage_unavailable` when D1 fails: the event claim and the state
+         *     change commit together or not at all, so Stripe's retry is safe.
          */
         post: operations["stripeWebhook"];
         delete?: never;
@@ -114,6 +132,18 @@ export interface paths {
          *       `deviceId` the token was issued to.
          *
          *     An unentitled device gets `200` with `active: false` and no token.
+         *     Until Stripe has reported the subscription (checkout completed, no
+         *     period yet) the device is active with a 24-hour token. An active
+         *     device's token and license expire at the offline-grace boundary
+         *     (`currentPeriodEndIso` + `NYRA_OFFLINE_GRACE_HOURS`, default 168),
+         *     never more than 45 days after issue.
+         *
+         *     Errors: `400 invalid_query` (app token without `checkoutSessionId`),
+         *     `401 unauthorized` (no or unknown bearer), `401 token_invalid`,
+         *     `token_expired` or `device_mismatch` (device token),
+         *     `404 checkout_not_found` (no completed checkout for this device yet:
+         *     retry after the webhook), `404 customer_not_found`,
+         *     `503 config_missing` or `storage_unavailable`.
          */
         get: operations["licenseStatus"];
         put?: never;
@@ -561,7 +591,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            501: components["responses"]["NotImplemented"];
             502: components["responses"]["StripeError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -593,7 +622,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            501: components["responses"]["NotImplemented"];
             502: components["responses"]["StripeError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -652,7 +680,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -706,7 +733,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -837,7 +837,14 @@ Sends a `GET` request to `/health`
 Creates a subscription-mode Stripe Checkout Session for the monthly Pro
 price, bound to the calling device. Refuses with
 `503 live_mode_not_enabled` when the Stripe key is a live key and the
-`BILLING_LIVE_MODE` var is not `enabled`.
+`BILLING_LIVE_MODE` var is not `enabled` (Stripe is not called), and
+with `503 config_missing` naming any missing secret.
+
+Retries of the same request within a 10-minute window reuse Stripe's
+session (the `Idempotency-Key` is derived from the parameters and the
+window). Stripe errors, and Stripe not answering within 10 seconds,
+answer `502 stripe_error` with a sanitised detail; an email Stripe
+refuses answers `400 invalid_body`.
 
 
 Sends a `POST` request to `/api/billing/checkout`
@@ -883,9 +890,6 @@ Sends a `POST` request to `/api/billing/checkout`
             415u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
-            501u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             502u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
@@ -900,6 +904,11 @@ Sends a `POST` request to `/api/billing/checkout`
 Creates a Stripe Customer Portal session for the customer named by the
 device access token. The return URL is always `NYRA_BILLING_RETURN_URL`,
 never one supplied by the caller. The request has no body.
+
+The token is verified (signature and expiry) for the device it names;
+`401 unauthorized|token_invalid|token_expired` otherwise.
+`404 customer_not_found` when that device's customer row is gone;
+`502 stripe_error` when Stripe fails or does not answer within 10 s.
 
 
 Sends a `POST` request to `/api/billing/portal`
@@ -946,9 +955,6 @@ Sends a `POST` request to `/api/billing/portal`
             413u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
-            501u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             502u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
@@ -965,6 +971,12 @@ against the exact raw body before anything is parsed (HMAC-SHA256,
 300-second tolerance, any of the comma-separated secrets in
 `STRIPE_WEBHOOK_SECRET`). Delivery is idempotent: a repeated event
 answers `duplicate: true` and changes nothing. No CORS.
+
+Rejections are `400` with `signature_missing`, `signature_malformed`,
+`signature_mismatch`, `timestamp_out_of_tolerance` or `event_malformed`,
+and write nothing. `503 config_missing` when no webhook secret is set;
+`503 storage_unavailable` when D1 fails: the event claim and the state
+change commit together or not at all, so Stripe's retry is safe.
 
 
 Sends a `POST` request to `/api/billing/webhook`
@@ -1017,9 +1029,6 @@ Arguments:
             415u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
-            501u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             503u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
@@ -1037,6 +1046,18 @@ signed offline license and a fresh, expiring device access token.
   `deviceId` the token was issued to.
 
 An unentitled device gets `200` with `active: false` and no token.
+Until Stripe has reported the subscription (checkout completed, no
+period yet) the device is active with a 24-hour token. An active
+device's token and license expire at the offline-grace boundary
+(`currentPeriodEndIso` + `NYRA_OFFLINE_GRACE_HOURS`, default 168),
+never more than 45 days after issue.
+
+Errors: `400 invalid_query` (app token without `checkoutSessionId`),
+`401 unauthorized` (no or unknown bearer), `401 token_invalid`,
+`token_expired` or `device_mismatch` (device token),
+`404 checkout_not_found` (no completed checkout for this device yet:
+retry after the webhook), `404 customer_not_found`,
+`503 config_missing` or `storage_unavailable`.
 
 
 Sends a `GET` request to `/api/license/status`
@@ -1090,9 +1111,6 @@ Arguments:
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             404u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            501u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             503u16 => {

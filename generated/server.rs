@@ -51,8 +51,6 @@ pub enum CreateCheckoutResponse {
     PayloadTooLarge(Problem),
     /// HTTP 415.
     UnsupportedMediaType(Problem),
-    /// HTTP 501.
-    NotImplemented(Problem),
     /// HTTP 502.
     BadGateway(Problem),
     /// HTTP 503.
@@ -66,7 +64,6 @@ impl CreateCheckoutResponse {
             Self::BadRequest(_) => 400u16,
             Self::PayloadTooLarge(_) => 413u16,
             Self::UnsupportedMediaType(_) => 415u16,
-            Self::NotImplemented(_) => 501u16,
             Self::BadGateway(_) => 502u16,
             Self::ServiceUnavailable(_) => 503u16,
         }
@@ -78,7 +75,6 @@ impl CreateCheckoutResponse {
             Self::BadRequest(body) => rt::problem(400u16, body),
             Self::PayloadTooLarge(body) => rt::problem(413u16, body),
             Self::UnsupportedMediaType(body) => rt::problem(415u16, body),
-            Self::NotImplemented(body) => rt::problem(501u16, body),
             Self::BadGateway(body) => rt::problem(502u16, body),
             Self::ServiceUnavailable(body) => rt::problem(503u16, body),
         }
@@ -109,8 +105,6 @@ pub enum CreatePortalResponse {
     NotFound(Problem),
     /// HTTP 413.
     PayloadTooLarge(Problem),
-    /// HTTP 501.
-    NotImplemented(Problem),
     /// HTTP 502.
     BadGateway(Problem),
     /// HTTP 503.
@@ -125,7 +119,6 @@ impl CreatePortalResponse {
             Self::Unauthorized(_) => 401u16,
             Self::NotFound(_) => 404u16,
             Self::PayloadTooLarge(_) => 413u16,
-            Self::NotImplemented(_) => 501u16,
             Self::BadGateway(_) => 502u16,
             Self::ServiceUnavailable(_) => 503u16,
         }
@@ -138,7 +131,6 @@ impl CreatePortalResponse {
             Self::Unauthorized(body) => rt::problem(401u16, body),
             Self::NotFound(body) => rt::problem(404u16, body),
             Self::PayloadTooLarge(body) => rt::problem(413u16, body),
-            Self::NotImplemented(body) => rt::problem(501u16, body),
             Self::BadGateway(body) => rt::problem(502u16, body),
             Self::ServiceUnavailable(body) => rt::problem(503u16, body),
         }
@@ -169,8 +161,6 @@ pub enum StripeWebhookResponse {
     PayloadTooLarge(Problem),
     /// HTTP 415.
     UnsupportedMediaType(Problem),
-    /// HTTP 501.
-    NotImplemented(Problem),
     /// HTTP 503.
     ServiceUnavailable(Problem),
 }
@@ -182,7 +172,6 @@ impl StripeWebhookResponse {
             Self::BadRequest(_) => 400u16,
             Self::PayloadTooLarge(_) => 413u16,
             Self::UnsupportedMediaType(_) => 415u16,
-            Self::NotImplemented(_) => 501u16,
             Self::ServiceUnavailable(_) => 503u16,
         }
     }
@@ -193,7 +182,6 @@ impl StripeWebhookResponse {
             Self::BadRequest(body) => rt::problem(400u16, body),
             Self::PayloadTooLarge(body) => rt::problem(413u16, body),
             Self::UnsupportedMediaType(body) => rt::problem(415u16, body),
-            Self::NotImplemented(body) => rt::problem(501u16, body),
             Self::ServiceUnavailable(body) => rt::problem(503u16, body),
         }
     }
@@ -240,8 +228,6 @@ pub enum LicenseStatusResponse {
     Unauthorized(Problem),
     /// HTTP 404.
     NotFound(Problem),
-    /// HTTP 501.
-    NotImplemented(Problem),
     /// HTTP 503.
     ServiceUnavailable(Problem),
 }
@@ -253,7 +239,6 @@ impl LicenseStatusResponse {
             Self::BadRequest(_) => 400u16,
             Self::Unauthorized(_) => 401u16,
             Self::NotFound(_) => 404u16,
-            Self::NotImplemented(_) => 501u16,
             Self::ServiceUnavailable(_) => 503u16,
         }
     }
@@ -264,7 +249,6 @@ impl LicenseStatusResponse {
             Self::BadRequest(body) => rt::problem(400u16, body),
             Self::Unauthorized(body) => rt::problem(401u16, body),
             Self::NotFound(body) => rt::problem(404u16, body),
-            Self::NotImplemented(body) => rt::problem(501u16, body),
             Self::ServiceUnavailable(body) => rt::problem(503u16, body),
         }
     }
@@ -326,7 +310,7 @@ pub const OPERATIONS: &[Operation] = &[
         raw_body: false,
         cors: true,
         static_asset: false,
-        statuses: &[200u16, 400u16, 413u16, 415u16, 501u16, 502u16, 503u16],
+        statuses: &[200u16, 400u16, 413u16, 415u16, 502u16, 503u16],
     },
     Operation {
         id: "createPortal",
@@ -337,7 +321,7 @@ pub const OPERATIONS: &[Operation] = &[
         raw_body: false,
         cors: true,
         static_asset: false,
-        statuses: &[200u16, 400u16, 401u16, 404u16, 413u16, 501u16, 502u16, 503u16],
+        statuses: &[200u16, 400u16, 401u16, 404u16, 413u16, 502u16, 503u16],
     },
     Operation {
         id: "stripeWebhook",
@@ -348,7 +332,7 @@ pub const OPERATIONS: &[Operation] = &[
         raw_body: true,
         cors: false,
         static_asset: false,
-        statuses: &[200u16, 400u16, 413u16, 415u16, 501u16, 503u16],
+        statuses: &[200u16, 400u16, 413u16, 415u16, 503u16],
     },
     Operation {
         id: "licenseStatus",
@@ -359,7 +343,7 @@ pub const OPERATIONS: &[Operation] = &[
         raw_body: false,
         cors: true,
         static_asset: false,
-        statuses: &[200u16, 400u16, 401u16, 404u16, 501u16, 503u16],
+        statuses: &[200u16, 400u16, 401u16, 404u16, 503u16],
     },
     Operation {
         id: "openapiJson",

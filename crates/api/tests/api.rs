@@ -210,8 +210,16 @@ fn body_limits_content_type_and_json_errors() {
 fn bodies_are_limited_only_where_the_spec_documents_413() {
     let big = vec![b'x'; 64 * 1024];
     assert_eq!(call("GET", "/health", &[], &big).status, 200);
-    let response = call("POST", "/api/billing/portal", &[("authorization", "Bearer t")], &big);
-    assert_eq!((response.status, code(&response).as_str()), (413, "payload_too_large"));
+    let response = call(
+        "POST",
+        "/api/billing/portal",
+        &[("authorization", "Bearer t")],
+        &big,
+    );
+    assert_eq!(
+        (response.status, code(&response).as_str()),
+        (413, "payload_too_large")
+    );
 }
 
 #[test]

@@ -34,6 +34,11 @@ pub struct WorkerOptions {
     pub vars: Vec<(String, String)>,
     /// Apply the D1 migrations before starting.
     pub migrate: bool,
+    /// The port to listen on; `None` picks a free one. Set it when another process (the
+    /// Stripe emulator's webhook URL) must know the Worker's address before it starts.
+    pub port: Option<u16>,
+    /// Another Worker script to run instead of ours (the benchmark's JS baseline).
+    pub main: Option<std::path::PathBuf>,
 }
 
 impl WorkerOptions {
@@ -55,6 +60,8 @@ impl WorkerOptions {
                 ("BILLING_LIVE_MODE", "disabled"),
             ]),
             migrate: true,
+            port: None,
+            main: None,
         }
     }
 
@@ -85,6 +92,8 @@ pub struct Worker {
     pub base_url: String,
     /// The instance's directory: config, `.dev.vars`, D1 state.
     pub dir: TempDir,
+    /// From spawning wrangler to the first answer of `/health`.
+    pub ready_after: Duration,
     child: Child,
     _guard: Option<std::process::ChildStdin>,
 }
@@ -107,16 +116,22 @@ impl Worker {
         if options.migrate {
             migrate(dir.path())?;
         }
-        let port = free_port()?;
+        let port = match options.port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        let spawned = Instant::now();
         let mut child = spawn(dir.path(), port)?;
         let guard = child.stdin.take();
         let mut worker = Worker {
             base_url: format!("http://127.0.0.1:{port}"),
             dir,
+            ready_after: Duration::ZERO,
             child,
             _guard: guard,
         };
         worker.wait_ready().await?;
+        worker.ready_after = spawned.elapsed();
         Ok(worker)
     }
 
@@ -200,7 +215,7 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
         .collect();
     let config = serde_json::json!({
         "name": "nyra-billing-api",
-        "main": paths::worker_main(),
+        "main": options.main.clone().unwrap_or_else(paths::worker_main),
         "compatibility_date": "2026-05-31",
         "assets": {
             "directory": paths::assets(),

@@ -1,10 +1,12 @@
 //! The nyra-billing-api Cloudflare Worker: reads the request, runs the generated dispatch, writes the answer.
 
 mod app;
+mod clock;
 mod config;
 mod http;
 mod routes;
 mod store;
+mod stripe;
 
 use worker::{Context, Env, Request, Response, Result, event};
 

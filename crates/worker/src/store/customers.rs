@@ -1,1 +1,108 @@
 //! Billing customer rows and device activations for checkout, portal and license status.
+//!
+//! The webhook route writes `billing_customers`; this module only reads it, and owns
+//! `device_activations` (one row per customer and device, upserted on every license check).
+
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::D1Database;
+
+/// The columns of a `billing_customers` row that license status and the portal read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CustomerRow {
+    /// Stripe customer id (the primary key).
+    pub customer_id: String,
+    /// Stripe subscription status; `None` until a subscription event arrived.
+    pub status: Option<String>,
+    /// Unix seconds; `None` until a subscription event arrived.
+    pub current_period_end: Option<f64>,
+    /// 1 when the subscription ends at the period end.
+    pub cancel_at_period_end: Option<f64>,
+}
+
+impl CustomerRow {
+    /// `current_period_end` as whole unix seconds.
+    pub fn period_end(&self) -> Option<i64> {
+        self.current_period_end.map(seconds)
+    }
+
+    /// Whether the subscription is set to end at the period end.
+    pub fn cancels_at_period_end(&self) -> bool {
+        self.cancel_at_period_end.is_some_and(|v| v != 0.0)
+    }
+}
+
+/// A `device_activations` row after the upsert.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActivationRow {
+    /// First check of this device for this customer (kept on conflict).
+    pub activated_at: String,
+    /// This check.
+    pub last_checked_at: String,
+    /// The answer just given, 1 or 0.
+    pub last_active: f64,
+}
+
+const COLUMNS: &str = "customer_id, status, current_period_end, cancel_at_period_end";
+
+/// The row a completed checkout wrote, by the (checkout_session_id, device_id) index.
+pub async fn by_checkout(
+    db: &D1Database,
+    checkout_session_id: &str,
+    device_id: &str,
+) -> worker::Result<Option<CustomerRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM billing_customers WHERE checkout_session_id = ?1 AND device_id = ?2 LIMIT 1"
+    );
+    db.prepare(sql)
+        .bind(&[checkout_session_id.into(), device_id.into()])?
+        .first::<CustomerRow>(None)
+        .await
+}
+
+/// The customer's row, only if it belongs to `device_id`.
+pub async fn by_customer_device(
+    db: &D1Database,
+    customer_id: &str,
+    device_id: &str,
+) -> worker::Result<Option<CustomerRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM billing_customers WHERE customer_id = ?1 AND device_id = ?2 LIMIT 1"
+    );
+    db.prepare(sql)
+        .bind(&[customer_id.into(), device_id.into()])?
+        .first::<CustomerRow>(None)
+        .await
+}
+
+/// Records a license check: inserts the activation or updates `last_checked_at` and `last_active`,
+/// keeping `activated_at`; returns the row as stored.
+pub async fn record_check(
+    db: &D1Database,
+    customer_id: &str,
+    device_id: &str,
+    now_iso: &str,
+    active: bool,
+) -> worker::Result<Option<ActivationRow>> {
+    let sql = "INSERT INTO device_activations \
+               (customer_id, device_id, activated_at, last_checked_at, last_active) \
+               VALUES (?1, ?2, ?3, ?3, ?4) \
+               ON CONFLICT (customer_id, device_id) DO UPDATE SET \
+               last_checked_at = excluded.last_checked_at, last_active = excluded.last_active \
+               RETURNING activated_at, last_checked_at, last_active";
+    db.prepare(sql)
+        .bind(&[
+            customer_id.into(),
+            device_id.into(),
+            now_iso.into(),
+            JsValue::from_f64(if active { 1.0 } else { 0.0 }),
+        ])?
+        .first::<ActivationRow>(None)
+        .await
+}
+
+/// Whole seconds of a D1 number (JavaScript numbers are `f64`).
+fn seconds(value: f64) -> i64 {
+    // D1 integers are exact below 2^53; `as` saturates anything out of range.
+    value as i64
+}

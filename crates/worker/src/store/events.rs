@@ -1,1 +1,39 @@
 //! Webhook event writes: the processed_events claim and the billing state change, in one D1 batch.
+
+use nyra_domain::webhook::state::{SqlValue, Statement};
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+/// Runs every statement in one atomic D1 batch (all commit or none do).
+pub async fn apply(db: &D1Database, statements: &[Statement]) -> worker::Result<()> {
+    let prepared = statements
+        .iter()
+        .map(|s| prepare(db, s))
+        .collect::<worker::Result<Vec<_>>>()?;
+    db.batch(prepared).await?;
+    Ok(())
+}
+
+/// Whether an event id has been recorded in processed_events.
+pub async fn is_processed(db: &D1Database, event_id: &str) -> worker::Result<bool> {
+    let row = db
+        .prepare("SELECT 1 AS seen FROM processed_events WHERE event_id = ?1")
+        .bind(&[JsValue::from_str(event_id)])?
+        .first::<serde_json::Value>(None)
+        .await?;
+    Ok(row.is_some())
+}
+
+fn prepare(db: &D1Database, statement: &Statement) -> worker::Result<D1PreparedStatement> {
+    let params: Vec<JsValue> = statement.params.iter().map(js_value).collect();
+    db.prepare(statement.sql).bind(&params)
+}
+
+/// Binds a value: integers as JS numbers (the values stored are unix seconds and 0/1 flags).
+fn js_value(value: &SqlValue) -> JsValue {
+    match value {
+        SqlValue::Null => JsValue::NULL,
+        SqlValue::Integer(n) => JsValue::from_f64(*n as f64),
+        SqlValue::Text(s) => JsValue::from_str(s),
+    }
+}

@@ -1,0 +1,303 @@
+//! `cargo xtask bench`: our Worker against a plain JavaScript Worker on the same workerd, as ratios, with budgets.
+
+use crate::run::{self, Result, root, step};
+use crate::{setup, worker};
+use nyra_e2e::{Worker, WorkerOptions};
+use serde_json::{Value, json};
+use std::time::Instant;
+
+/// Cold starts measured per Worker (the median is reported).
+const COLD_STARTS: usize = 5;
+
+/// How long each load run lasts.
+fn duration(quick: bool) -> u32 {
+    if quick { 3 } else { 10 }
+}
+
+/// One measured route: ours and the JS baseline at the same concurrency.
+struct Figure {
+    name: String,
+    rps: f64,
+    js_rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Runs the benchmark and checks the budgets.
+pub fn run(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    setup::all()?;
+    let size = worker::build()?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let (cold, figures, ingest) = runtime.block_on(measure(quick))?;
+    let results = results_json(&size, cold, &figures, &ingest);
+    write_outputs(&results, &figures)?;
+    print_table(&size, cold, &figures, &ingest);
+    budgets(&size, cold, &figures, &ingest)
+}
+
+async fn measure(quick: bool) -> Result<((f64, f64), Vec<Figure>, Ingest)> {
+    step("cold starts (process start to first 200, median of 5)");
+    let ours = cold_start(ours_options).await?;
+    let js = cold_start(js_options).await?;
+    eprintln!("    ours {ours:.0} ms, js {js:.0} ms");
+    let stack = crate::bench_stack::Stack::start().await?;
+    let hello = Worker::start(js_options())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut figures = Vec::new();
+    for connections in [1, 16] {
+        let js_rps = load(&hello.base_url, "/", &[], connections, quick)?.rps;
+        for (name, target, headers) in stack.routes() {
+            let mut figure = load(
+                &stack.worker.base_url,
+                &target,
+                &headers,
+                connections,
+                quick,
+            )?;
+            figure.name = format!("{name}@c{connections}");
+            figure.js_rps = js_rps;
+            eprintln!(
+                "    {}: {:.0} req/s (js {:.0})",
+                figure.name, figure.rps, js_rps
+            );
+            figures.push(figure);
+        }
+    }
+    step("webhook ingest (signed unique and duplicate events, 16 concurrent)");
+    let ingest = stack.ingest(if quick { 600 } else { 2000 }).await?;
+    Ok(((ours, js), figures, ingest))
+}
+
+fn ours_options() -> WorkerOptions {
+    WorkerOptions::local("http://127.0.0.1:9")
+}
+
+fn js_options() -> WorkerOptions {
+    let mut options = WorkerOptions::local("http://127.0.0.1:9");
+    options.main = Some(root().join("bench/hello/index.js"));
+    options.migrate = false;
+    options
+}
+
+async fn cold_start(options: fn() -> WorkerOptions) -> Result<f64> {
+    let mut samples = Vec::new();
+    for _ in 0..COLD_STARTS {
+        let worker = Worker::start(options()).await.map_err(|e| e.to_string())?;
+        samples.push(worker.ready_after.as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples[samples.len() / 2])
+}
+
+/// One autocannon run; bounded in time, loopback only.
+fn load(
+    base: &str,
+    target: &str,
+    headers: &[(String, String)],
+    connections: u32,
+    quick: bool,
+) -> Result<Figure> {
+    let mut command = run::node_tool("autocannon");
+    command
+        .args(["--json", "--connections", &connections.to_string()])
+        .args(["--duration", &duration(quick).to_string()]);
+    for (name, value) in headers {
+        command.args(["--headers", &format!("{name}={value}")]);
+    }
+    command.arg(format!("{base}{target}"));
+    let text = run::output(command, "autocannon")?;
+    let report: Value =
+        serde_json::from_str(text.trim()).map_err(|e| format!("autocannon output: {e}"))?;
+    let non_2xx = report["non2xx"].as_u64().unwrap_or(0) + report["errors"].as_u64().unwrap_or(0);
+    if non_2xx > 0 {
+        return Err(format!(
+            "{target}: {non_2xx} answers were not 2xx during the load run"
+        ));
+    }
+    Ok(Figure {
+        name: String::new(),
+        rps: report["requests"]["average"].as_f64().unwrap_or(0.0),
+        js_rps: 0.0,
+        p50_ms: report["latency"]["p50"].as_f64().unwrap_or(0.0),
+        p99_ms: report["latency"]["p99"].as_f64().unwrap_or(0.0),
+    })
+}
+
+/// Webhook ingest figures.
+pub struct Ingest {
+    /// Unique events accepted per second.
+    pub unique_per_s: f64,
+    /// Duplicate deliveries answered per second.
+    pub duplicate_per_s: f64,
+    /// Unique events sent.
+    pub sent: usize,
+    /// processed_events rows afterwards.
+    pub recorded: usize,
+}
+
+fn ratio(ours: f64, base: f64) -> f64 {
+    if base > 0.0 { ours / base } else { 0.0 }
+}
+
+fn results_json(
+    size: &worker::Size,
+    cold: (f64, f64),
+    figures: &[Figure],
+    ingest: &Ingest,
+) -> Value {
+    let mut routes = serde_json::Map::new();
+    for f in figures {
+        routes.insert(
+            f.name.clone(),
+            json!({"rps": f.rps, "jsRps": f.js_rps, "rpsRatio": ratio(f.rps, f.js_rps), "p50Ms": f.p50_ms, "p99Ms": f.p99_ms}),
+        );
+    }
+    json!({
+        "worker": {"gzipBytes": size.gzip, "wasmBytes": size.wasm},
+        "coldStartMs": {"ours": cold.0, "js": cold.1, "ratio": ratio(cold.0, cold.1)},
+        "routes": routes,
+        "webhookIngest": {"uniquePerSecond": ingest.unique_per_s, "duplicatePerSecond": ingest.duplicate_per_s,
+                          "sent": ingest.sent, "recorded": ingest.recorded},
+    })
+}
+
+fn write_outputs(results: &Value, figures: &[Figure]) -> Result<()> {
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(results).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("results.json"), text).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("ratios.svg"), svg(figures)).map_err(|e| e.to_string())?;
+    eprintln!("\n    wrote target/bench/results.json and target/bench/ratios.svg");
+    Ok(())
+}
+
+/// A horizontal bar chart of each route's requests/s ratio to the JS Worker.
+fn svg(figures: &[Figure]) -> String {
+    let row = 28;
+    let height = 40 + row * figures.len();
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"13\">\
+         <text x=\"10\" y=\"20\">requests/s ratio to the JS hello-world Worker (1.0 = line)</text>\
+         <line x1=\"380\" y1=\"28\" x2=\"380\" y2=\"{height}\" stroke=\"#888\"/>"
+    );
+    for (i, f) in figures.iter().enumerate() {
+        let y = 32 + row * i;
+        let r = ratio(f.rps, f.js_rps);
+        let width = (r * 200.0).min(400.0);
+        out.push_str(&format!(
+            "<text x=\"10\" y=\"{}\">{}</text><rect x=\"180\" y=\"{y}\" width=\"{width:.0}\" height=\"18\" fill=\"#2b6cb0\"/>\
+             <text x=\"{:.0}\" y=\"{}\">{r:.2}</text>",
+            y + 14,
+            f.name,
+            185.0 + width,
+            y + 14
+        ));
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+fn print_table(size: &worker::Size, cold: (f64, f64), figures: &[Figure], ingest: &Ingest) {
+    eprintln!(
+        "\n{:<28} {:>12} {:>12} {:>8} {:>9} {:>9}",
+        "figure", "ours", "js", "ratio", "p50 ms", "p99 ms"
+    );
+    eprintln!(
+        "{:<28} {:>12.0} {:>12.0} {:>8.2}",
+        "cold start ms",
+        cold.0,
+        cold.1,
+        ratio(cold.0, cold.1)
+    );
+    for f in figures {
+        eprintln!(
+            "{:<28} {:>12.0} {:>12.0} {:>8.2} {:>9.1} {:>9.1}",
+            format!("{} req/s", f.name),
+            f.rps,
+            f.js_rps,
+            ratio(f.rps, f.js_rps),
+            f.p50_ms,
+            f.p99_ms
+        );
+    }
+    eprintln!(
+        "{:<28} {:>12.0}",
+        "webhook unique events/s", ingest.unique_per_s
+    );
+    eprintln!(
+        "{:<28} {:>12.0}",
+        "webhook duplicates/s", ingest.duplicate_per_s
+    );
+    eprintln!(
+        "{:<28} {:>12}",
+        "webhook sent / recorded",
+        format!("{}/{}", ingest.sent, ingest.recorded)
+    );
+    eprintln!(
+        "{:<28} {:>12.1}",
+        "worker gzip KiB",
+        size.gzip as f64 / 1024.0
+    );
+    eprintln!(
+        "{:<28} {:>12.1}",
+        "worker wasm KiB",
+        size.wasm as f64 / 1024.0
+    );
+}
+
+fn figure<'a>(figures: &'a [Figure], name: &str) -> Option<&'a Figure> {
+    figures.iter().find(|f| f.name == name)
+}
+
+fn budgets(
+    size: &worker::Size,
+    cold: (f64, f64),
+    figures: &[Figure],
+    ingest: &Ingest,
+) -> Result<()> {
+    let rps_ratio = |name: &str| {
+        figure(figures, name)
+            .map(|f| ratio(f.rps, f.js_rps))
+            .unwrap_or(0.0)
+    };
+    let checks = [
+        ("worker gzip <= 500 KB", size.gzip <= 500 * 1024),
+        ("cold start <= 1.5x js", ratio(cold.0, cold.1) <= 1.5),
+        (
+            "/health >= 0.6x js req/s (16 conns)",
+            rps_ratio("health@c16") >= 0.6,
+        ),
+        (
+            "license refresh >= 0.4x js req/s (16 conns)",
+            rps_ratio("license_refresh@c16") >= 0.4,
+        ),
+        (
+            "webhook ingest >= 150 unique events/s",
+            ingest.unique_per_s >= 150.0,
+        ),
+        (
+            "webhook ingest lost nothing",
+            ingest.recorded == ingest.sent,
+        ),
+    ];
+    step("budgets");
+    let mut failed = Vec::new();
+    for (name, ok) in checks {
+        eprintln!("    {} - {name}", if ok { "ok" } else { "FAIL" });
+        if !ok {
+            failed.push(name);
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("budgets not met: {}", failed.join("; ")))
+    }
+}
+
+/// Seconds since `start`, never zero.
+pub fn elapsed(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64().max(1e-6)
+}

@@ -1,0 +1,290 @@
+//! `cargo xtask demo`: walks the paid journey against a running `cargo xtask dev` stack, step by step.
+//!
+//! checkout → pay in the emulator → webhooks received → first activation → refresh → offline
+//! license check → portal → cancel at period end → emulator time travel past the grace
+//! boundary → license inactive. Any answer that disagrees ends the demo with an error.
+
+use crate::run::{Result, root};
+use nyra_domain::license::{Keys, LicenseError, verify_license};
+use serde_json::{Value, json};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const WORKER: &str = "http://127.0.0.1:8787";
+const EMULATOR: &str = "http://127.0.0.1:12111";
+
+/// Runs the demo; needs `cargo xtask dev` running in another terminal.
+pub fn run() -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(walk())
+}
+
+/// The demo's HTTP client and the fake secrets of `.dev.vars`.
+struct Demo {
+    http: reqwest::Client,
+    app_token: String,
+    keys: Keys,
+    device: String,
+}
+
+async fn walk() -> Result<()> {
+    let demo = Demo::new()?;
+    say(1, "health", &demo.health().await?);
+    let (session, url) = demo.checkout().await?;
+    say(2, "checkout", &format!("{session}\n      open {url}"));
+    let pay = demo
+        .control(&format!("/_emulator/checkout/sessions/{session}/pay"))
+        .await?;
+    say(
+        3,
+        "paid in the emulator; webhooks received",
+        &delivered(&pay)?,
+    );
+    let first = demo.activate(&session).await?;
+    say(4, "first activation", &describe(&first));
+    let refreshed = demo.refresh(&token(&first)?).await?;
+    expect(
+        refreshed["active"] == true,
+        "refresh: the device is not active",
+    )?;
+    say(5, "refresh", &describe(&refreshed));
+    say(6, "offline license check", &demo.offline(&refreshed)?);
+    say(7, "portal", &demo.portal(&token(&refreshed)?).await?);
+    let subscription = text(&pay, "subscription")?;
+    demo.cancel_at_period_end(&subscription, &refreshed).await?;
+    demo.time_travel(&refreshed).await?;
+    println!("\ndemo: every step agreed");
+    Ok(())
+}
+
+impl Demo {
+    fn new() -> Result<Demo> {
+        let vars = std::fs::read_to_string(root().join(".dev.vars"))
+            .map_err(|e| format!(".dev.vars: {e}; run `cargo xtask dev` first"))?;
+        let signing = dev_var(&vars, "NYRA_LICENSE_SIGNING_SECRET")?;
+        let keys = Keys::from_secret(&signing).map_err(|e| format!("signing secret: {e}"))?;
+        Ok(Demo {
+            http: reqwest::Client::new(),
+            app_token: dev_var(&vars, "NYRA_LICENSE_API_TOKEN")?,
+            keys,
+            device: format!("demo-{}", now()),
+        })
+    }
+
+    async fn health(&self) -> Result<String> {
+        let body = self.worker_get("/health", None).await?;
+        expect(
+            body["ok"] == true,
+            &format!("the Worker is not healthy: {body}"),
+        )?;
+        Ok(format!("ok, stripe mode {}", body["stripeMode"]))
+    }
+
+    async fn checkout(&self) -> Result<(String, String)> {
+        let body = json!({"deviceId": self.device, "email": "demo@example.com"});
+        let response = self
+            .http
+            .post(format!("{WORKER}/api/billing/checkout"))
+            .json(&body)
+            .send()
+            .await;
+        let answer = decode(response, 200).await?;
+        Ok((
+            text(&answer, "checkoutSessionId")?,
+            text(&answer, "checkoutUrl")?,
+        ))
+    }
+
+    async fn activate(&self, session: &str) -> Result<Value> {
+        let query = format!("deviceId={}&checkoutSessionId={session}", self.device);
+        let answer = self.license(&query, &self.app_token).await?;
+        expect(answer["active"] == true, "first activation: not active")?;
+        Ok(answer)
+    }
+
+    async fn refresh(&self, device_token: &str) -> Result<Value> {
+        self.license(&format!("deviceId={}", self.device), device_token)
+            .await
+    }
+
+    async fn license(&self, query: &str, bearer: &str) -> Result<Value> {
+        self.worker_get(&format!("/api/license/status?{query}"), Some(bearer))
+            .await
+    }
+
+    fn offline(&self, status: &Value) -> Result<String> {
+        let licence = text(status, "license")?;
+        let public_key = self.keys.public_key_b64();
+        let claims = verify_license(&licence, &public_key, &self.device, now())
+            .map_err(|e| format!("the license does not verify offline: {e}"))?;
+        let foreign = verify_license(&licence, &public_key, "another-device", now());
+        expect(
+            foreign == Err(LicenseError::DeviceMismatch),
+            "a license for another device was accepted",
+        )?;
+        Ok(format!(
+            "valid for {} until {} (public key {public_key})",
+            claims.device_id,
+            nyra_domain::time::iso(claims.expires_at)
+        ))
+    }
+
+    async fn portal(&self, device_token: &str) -> Result<String> {
+        let response = self
+            .http
+            .post(format!("{WORKER}/api/billing/portal"))
+            .bearer_auth(device_token)
+            .send()
+            .await;
+        let answer = decode(response, 200).await?;
+        Ok(format!("open {}", text(&answer, "portalUrl")?))
+    }
+
+    async fn cancel_at_period_end(&self, subscription: &str, status: &Value) -> Result<()> {
+        let path = format!("/_emulator/subscriptions/{subscription}/cancel_at_period_end");
+        let answer = self.control(&path).await?;
+        say(8, "cancel at period end", &delivered(&answer)?);
+        let after = self.refresh(&token(status)?).await?;
+        expect(
+            after["active"] == true && after["cancelAtPeriodEnd"] == true,
+            &format!("after cancel: expected active until the period end, got {after}"),
+        )?;
+        println!("      still active until {}", after["currentPeriodEndIso"]);
+        Ok(())
+    }
+
+    async fn time_travel(&self, status: &Value) -> Result<()> {
+        let boundary = text(status, "offlineGraceEndsAtIso")?;
+        let boundary =
+            nyra_domain::time::parse_iso(&boundary).ok_or("bad offlineGraceEndsAtIso")?;
+        let clock = self.emulator_get("/_emulator/clock").await?;
+        let emulator_now = clock["now"].as_i64().ok_or("the emulator has no clock")?;
+        let seconds = (boundary - emulator_now).max(0) + 3600;
+        let answer = self
+            .control_with("/_emulator/clock/advance", json!({"seconds": seconds}))
+            .await?;
+        let days = seconds / 86_400;
+        say(
+            9,
+            &format!("emulator clock +{days} days"),
+            &delivered(&answer)?,
+        );
+        let after = self.refresh(&token(status)?).await?;
+        expect(
+            after["active"] == false && after["deviceAccessToken"].is_null(),
+            &format!("after the boundary: expected inactive, got {after}"),
+        )?;
+        say(10, "license after the boundary", &describe(&after));
+        Ok(())
+    }
+
+    async fn worker_get(&self, path: &str, bearer: Option<&str>) -> Result<Value> {
+        let mut request = self.http.get(format!("{WORKER}{path}"));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        decode(request.send().await, 200).await
+    }
+
+    async fn emulator_get(&self, path: &str) -> Result<Value> {
+        decode(self.http.get(format!("{EMULATOR}{path}")).send().await, 200).await
+    }
+
+    async fn control(&self, path: &str) -> Result<Value> {
+        self.control_with(path, json!({})).await
+    }
+
+    async fn control_with(&self, path: &str, body: Value) -> Result<Value> {
+        let url = format!("{EMULATOR}{path}");
+        decode(self.http.post(url).json(&body).send().await, 200).await
+    }
+}
+
+/// The JSON of an answer with the expected status, or an error naming what came back.
+async fn decode(
+    response: std::result::Result<reqwest::Response, reqwest::Error>,
+    status: u16,
+) -> Result<Value> {
+    let response =
+        response.map_err(|e| format!("{e}; is `cargo xtask dev` running in another terminal?"))?;
+    let url = response.url().path().to_owned();
+    let got = response.status().as_u16();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    if got != status {
+        return Err(format!("{url}: expected {status}, got {got}: {body}"));
+    }
+    serde_json::from_str(&body).map_err(|e| format!("{url}: not json ({e}): {body}"))
+}
+
+/// The emitted events and their delivery status; every one must have reached the Worker.
+fn delivered(answer: &Value) -> Result<String> {
+    let events = answer["events"]
+        .as_array()
+        .ok_or("no events in the answer")?;
+    let mut lines = Vec::new();
+    for event in events {
+        let status = event["deliveries"]
+            .as_array()
+            .and_then(|d| d.last())
+            .map(|d| d["status"].clone())
+            .unwrap_or(Value::Null);
+        expect(
+            status == json!(200),
+            &format!(
+                "event {} was not accepted by the Worker: {event}",
+                event["type"]
+            ),
+        )?;
+        lines.push(format!(
+            "      {} -> {status}",
+            event["type"].as_str().unwrap_or("?")
+        ));
+    }
+    Ok(format!("{} events\n{}", events.len(), lines.join("\n")))
+}
+
+fn describe(status: &Value) -> String {
+    format!(
+        "active={} status={} period ends {} token until {}",
+        status["active"],
+        status["status"],
+        status["currentPeriodEndIso"],
+        status["deviceAccessTokenExpiresAtIso"],
+    )
+}
+
+fn token(status: &Value) -> Result<String> {
+    text(status, "deviceAccessToken")
+}
+
+fn text(value: &Value, field: &str) -> Result<String> {
+    value[field]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the answer has no {field}: {value}"))
+}
+
+fn expect(condition: bool, message: &str) -> Result<()> {
+    if condition {
+        Ok(())
+    } else {
+        Err(message.to_owned())
+    }
+}
+
+fn say(step: u32, title: &str, detail: &str) {
+    println!("[{step:>2}] {title}: {detail}");
+}
+
+fn dev_var(vars: &str, name: &str) -> Result<String> {
+    vars.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}=")))
+        .map(|value| value.trim().trim_matches('"').to_owned())
+        .ok_or_else(|| format!(".dev.vars has no {name}"))
+}
+
+fn now() -> i64 {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(seconds).unwrap_or(i64::MAX)
+}

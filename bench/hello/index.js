@@ -1,6 +1,15 @@
-// The baseline of `cargo xtask bench`: a plain JavaScript hello-world Worker on the same workerd.
+// The baselines of `cargo xtask bench`, on the same workerd as our Worker:
+// - any path: a plain hello-world answer (the runtime's floor);
+// - /d1-write: one INSERT into local D1 per request (the storage floor for webhook ingest).
 export default {
-  async fetch() {
+  async fetch(request, env) {
+    if (new URL(request.url).pathname === "/d1-write") {
+      await env.DB.prepare(
+        "INSERT INTO processed_events (event_id, type, processed_at) VALUES (?1, 'bench.js', ?2)",
+      )
+        .bind(crypto.randomUUID(), new Date().toISOString())
+        .run();
+    }
     return new Response(JSON.stringify({ ok: true }), {
       headers: { "content-type": "application/json" },
     });

@@ -66,7 +66,8 @@ async fn measure(quick: bool) -> Result<((f64, f64), Vec<Figure>, Ingest)> {
         }
     }
     step("webhook ingest (signed unique and duplicate events, 16 concurrent)");
-    let ingest = stack.ingest(if quick { 600 } else { 2000 }).await?;
+    let mut ingest = stack.ingest(if quick { 600 } else { 2000 }).await?;
+    ingest.js_d1_writes_per_s = load(&hello.base_url, "/d1-write", &[], 16, quick)?.rps;
     Ok(((ours, js), figures, ingest))
 }
 
@@ -77,7 +78,6 @@ fn ours_options() -> WorkerOptions {
 fn js_options() -> WorkerOptions {
     let mut options = WorkerOptions::local("http://127.0.0.1:9");
     options.main = Some(root().join("bench/hello/index.js"));
-    options.migrate = false;
     options
 }
 
@@ -135,6 +135,8 @@ pub struct Ingest {
     pub sent: usize,
     /// processed_events rows afterwards.
     pub recorded: usize,
+    /// The JS baseline's single-INSERT requests per second on the same local D1.
+    pub js_d1_writes_per_s: f64,
 }
 
 fn ratio(ours: f64, base: f64) -> f64 {
@@ -159,7 +161,9 @@ fn results_json(
         "coldStartMs": {"ours": cold.0, "js": cold.1, "ratio": ratio(cold.0, cold.1)},
         "routes": routes,
         "webhookIngest": {"uniquePerSecond": ingest.unique_per_s, "duplicatePerSecond": ingest.duplicate_per_s,
-                          "sent": ingest.sent, "recorded": ingest.recorded},
+                          "sent": ingest.sent, "recorded": ingest.recorded,
+                          "jsD1WritesPerSecond": ingest.js_d1_writes_per_s,
+                          "ratioToJsD1Writes": ratio(ingest.unique_per_s, ingest.js_d1_writes_per_s)},
     })
 }
 
@@ -223,9 +227,13 @@ fn print_table(size: &worker::Size, cold: (f64, f64), figures: &[Figure], ingest
         );
     }
     eprintln!(
-        "{:<28} {:>12.0}",
-        "webhook unique events/s", ingest.unique_per_s
+        "{:<28} {:>12.0} {:>12.0} {:>8.2}",
+        "webhook unique events/s",
+        ingest.unique_per_s,
+        ingest.js_d1_writes_per_s,
+        ratio(ingest.unique_per_s, ingest.js_d1_writes_per_s)
     );
+    eprintln!("  (js column of the webhook row: one D1 INSERT per request, 16 connections)");
     eprintln!(
         "{:<28} {:>12.0}",
         "webhook duplicates/s", ingest.duplicate_per_s

@@ -91,6 +91,7 @@ impl Stack {
             duplicate_per_s,
             sent: count,
             recorded,
+            js_d1_writes_per_s: 0.0,
         })
     }
 }

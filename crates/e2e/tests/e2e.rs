@@ -2,6 +2,10 @@
 
 #[path = "e2e/foundation.rs"]
 mod foundation;
+#[path = "e2e/hardening.rs"]
+mod hardening;
+#[path = "e2e/hosted.rs"]
+mod hosted;
 #[path = "e2e/journey.rs"]
 mod journey;
 #[path = "e2e/webhook.rs"]

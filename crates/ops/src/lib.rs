@@ -12,6 +12,7 @@ pub mod snapshot;
 pub mod spec;
 pub mod sync;
 pub mod validate;
+pub mod verify;
 pub mod wrangler;
 
 pub use error::OpsError;

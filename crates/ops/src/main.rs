@@ -76,6 +76,8 @@ enum Cmd {
     LicensePublicKey,
     /// Write the Cloud Billing snapshot page (static HTML; --json prints its model).
     Snapshot(nyra_ops::snapshot::SnapshotArgs),
+    /// Run the hosted checklist against a deployed Worker in Stripe test mode (docs/deploy.md).
+    VerifyHosted(nyra_ops::verify::cli::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -126,6 +128,7 @@ fn run(repo: &Repo, command: Cmd) -> Result<u8, OpsError> {
             eprintln!("error: {e}");
             ERROR
         })),
+        Cmd::VerifyHosted(args) => Ok(nyra_ops::verify::cli::run(&args)),
     }
 }
 

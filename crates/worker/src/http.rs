@@ -8,7 +8,8 @@ use worker::{Headers, Request, Response, Result};
 /// Reads a request, keeping at most the route's body limit plus one byte.
 pub async fn read(mut request: Request) -> Result<HttpRequest> {
     let url = request.url()?;
-    let method = request.method().to_string().to_ascii_uppercase();
+    // The raw method: workers-rs maps methods it does not know (PROPFIND, PURGE, ...) to GET.
+    let method = request.inner().method().to_ascii_uppercase();
     let path = url.path().to_owned();
     let limit = rt::body_limit(OPERATIONS, &method, &path);
     let headers = request

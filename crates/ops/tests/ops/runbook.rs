@@ -218,7 +218,7 @@ fn runbook_checks_catch_invented_commands_and_planted_secrets() {
     let key = format!("{}{}", "sk_live_", "0123456789abcdefABCDEFGH");
     let hook = format!("{}{}", "whsec_", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
     let text = format!(
-        "npm run billing:verify-hosted -- --base x\n\
+        "npm run billing:not-a-script -- --base x\n\
          cargo xtask deploy\n\
          npx wrangler publish --env production\n\
          npm run `x`\n\
@@ -230,7 +230,7 @@ fn runbook_checks_catch_invented_commands_and_planted_secrets() {
     assert_eq!(
         found,
         [
-            "doc.md:1: `npm run billing:verify-hosted` is not a package.json script",
+            "doc.md:1: `npm run billing:not-a-script` is not a package.json script",
             "doc.md:4: `npm run ` is not a package.json script",
             "doc.md:2: `cargo xtask deploy` is not an xtask command",
             "doc.md:3: `npx wrangler publish` is not an allowed wrangler subcommand",

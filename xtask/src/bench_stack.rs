@@ -2,9 +2,9 @@
 
 use crate::bench::{Ingest, elapsed};
 use crate::run::{Result, root};
+use nyra_e2e::Worker;
 use nyra_e2e::secrets;
-use nyra_e2e::{Worker, WorkerOptions};
-use nyra_emulator::{Config, Emulator};
+use nyra_emulator::Emulator;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,18 +26,7 @@ pub type Route = (&'static str, String, Vec<(String, String)>);
 impl Stack {
     /// Starts the emulator and the Worker, then pays and activates one device.
     pub async fn start() -> Result<Stack> {
-        let port = nyra_e2e::worker::free_port().map_err(|e| e.to_string())?;
-        let mut config = Config::new(
-            secrets::STRIPE_SECRET_KEY.to_owned(),
-            secrets::STRIPE_WEBHOOK_SECRET.to_owned(),
-        );
-        config.webhook_url = Some(format!("http://127.0.0.1:{port}/api/billing/webhook"));
-        let emulator = Emulator::start(([127, 0, 0, 1], 0).into(), config)
-            .await
-            .map_err(|e| format!("stripe emulator: {e}"))?;
-        let mut options = WorkerOptions::local(&emulator.base_url());
-        options.port = Some(port);
-        let worker = Worker::start(options).await.map_err(|e| e.to_string())?;
+        let (worker, emulator) = nyra_e2e::stack::start(|o| o).await?;
         let (checkout_session_id, device_token) =
             activate(&worker.base_url, &emulator.base_url()).await?;
         Ok(Stack {

@@ -4,6 +4,7 @@ pub mod http;
 pub mod paths;
 pub mod secrets;
 pub mod spec;
+pub mod stack;
 pub mod worker;
 
 pub use worker::{Worker, WorkerOptions};

@@ -21,12 +21,10 @@
 
 use nyra_domain::license::{self, Keys};
 use nyra_domain::webhook::verify::signature_header;
+use nyra_e2e::Worker;
 use nyra_e2e::http::{Answer, Http};
-use nyra_e2e::secrets::{
-    LICENSE_API_TOKEN, LICENSE_SIGNING_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET,
-};
-use nyra_e2e::{Worker, WorkerOptions};
-use nyra_emulator::{Config, Emulator};
+use nyra_e2e::secrets::{LICENSE_API_TOKEN, LICENSE_SIGNING_SECRET, STRIPE_WEBHOOK_SECRET};
+use nyra_emulator::Emulator;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -66,16 +64,7 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Result<Stack, String> {
-        let port = nyra_e2e::worker::free_port().map_err(|e| e.to_string())?;
-        let mut config = Config::new(STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET);
-        config.webhook_url = Some(format!("http://127.0.0.1:{port}{WEBHOOK}"));
-        let addr = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
-        let emulator = Emulator::start(addr, config)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut options = WorkerOptions::local(&emulator.base_url());
-        options.port = Some(port);
-        let worker = Worker::start(options).await.map_err(|e| e.to_string())?;
+        let (worker, emulator) = nyra_e2e::stack::start(|o| o).await?;
         Ok(Stack {
             worker,
             emulator: emulator.base_url(),
@@ -94,21 +83,7 @@ impl Stack {
     /// its own so it outlives each test's runtime.
     fn shared() -> &'static Stack {
         static STACK: OnceLock<Stack> = OnceLock::new();
-        STACK.get_or_init(|| {
-            let (sender, receiver) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-                runtime.block_on(async move {
-                    let _ = sender.send(Stack::start().await);
-                    std::future::pending::<()>().await;
-                });
-            });
-            match receiver.recv() {
-                Ok(Ok(stack)) => stack,
-                Ok(Err(e)) => panic!("shared stack starts: {e}"),
-                Err(_) => panic!("the shared stack's thread ended"),
-            }
-        })
+        nyra_e2e::stack::shared(&STACK, Stack::start)
     }
 
     fn http(&self) -> Http {

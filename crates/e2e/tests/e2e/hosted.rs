@@ -1,8 +1,8 @@
 //! The hosted verification (`nyra-ops verify-hosted`) against the local stack, the Stripe emulator paying.
 
-use nyra_e2e::secrets::{self, LICENSE_API_TOKEN, LICENSE_SIGNING_SECRET, STRIPE_SECRET_KEY};
+use nyra_e2e::secrets::{self, LICENSE_API_TOKEN, LICENSE_SIGNING_SECRET};
 use nyra_e2e::{Worker, WorkerOptions};
-use nyra_emulator::{Config, Emulator};
+use nyra_emulator::Emulator;
 use nyra_ops::verify::{self, ITEMS, Options, Report, Secrets};
 use serde_json::Value;
 use std::time::Duration;
@@ -17,18 +17,9 @@ struct Stack {
 }
 
 async fn start(configure: fn(WorkerOptions) -> WorkerOptions) -> Stack {
-    let port = nyra_e2e::worker::free_port().expect("a free port");
-    let mut config = Config::new(STRIPE_SECRET_KEY, secrets::STRIPE_WEBHOOK_SECRET);
-    config.webhook_url = Some(format!("http://127.0.0.1:{port}/api/billing/webhook"));
-    let addr = "127.0.0.1:0".parse().expect("an address");
-    let emulator = Emulator::start(addr, config)
+    let (worker, emulator) = nyra_e2e::stack::start(configure)
         .await
-        .expect("the emulator starts");
-    let mut options = configure(WorkerOptions::local(&emulator.base_url()));
-    options.port = Some(port);
-    let worker = Worker::start(options)
-        .await
-        .unwrap_or_else(|e| panic!("the worker starts: {e}"));
+        .unwrap_or_else(|e| panic!("the stack starts: {e}"));
     Stack { worker, emulator }
 }
 

@@ -9,7 +9,7 @@ use nyra_domain::webhook::verify::signature_header;
 use nyra_e2e::http::{Answer, Http};
 use nyra_e2e::secrets::{self, LICENSE_API_TOKEN, LICENSE_SIGNING_SECRET, STRIPE_SECRET_KEY};
 use nyra_e2e::{Worker, WorkerOptions};
-use nyra_emulator::{Config, Emulator};
+use nyra_emulator::Emulator;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -33,16 +33,7 @@ struct Stack {
 impl Stack {
     /// Starts an emulator whose webhook URL is the Worker's, then the Worker on that port.
     async fn start(configure: fn(WorkerOptions) -> WorkerOptions) -> Result<Stack, String> {
-        let port = nyra_e2e::worker::free_port().map_err(|e| e.to_string())?;
-        let mut config = Config::new(STRIPE_SECRET_KEY, secrets::STRIPE_WEBHOOK_SECRET);
-        config.webhook_url = Some(format!("http://127.0.0.1:{port}{WEBHOOK}"));
-        let addr = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
-        let emulator = Emulator::start(addr, config)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut options = configure(WorkerOptions::local(&emulator.base_url()));
-        options.port = Some(port);
-        let worker = Worker::start(options).await.map_err(|e| e.to_string())?;
+        let (worker, emulator) = nyra_e2e::stack::start(configure).await?;
         Ok(Stack {
             worker,
             emulator: emulator.base_url(),
@@ -60,21 +51,7 @@ impl Stack {
     /// The stack shared by the tests that neither move the clock nor inject faults.
     fn shared() -> &'static Stack {
         static STACK: OnceLock<Stack> = OnceLock::new();
-        STACK.get_or_init(|| {
-            let (sender, receiver) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-                runtime.block_on(async move {
-                    let _ = sender.send(Stack::start(|o| o).await);
-                    std::future::pending::<()>().await;
-                });
-            });
-            match receiver.recv() {
-                Ok(Ok(stack)) => stack,
-                Ok(Err(e)) => panic!("shared stack starts: {e}"),
-                Err(_) => panic!("the shared stack's thread ended"),
-            }
-        })
+        nyra_e2e::stack::shared(&STACK, || Stack::start(|o| o))
     }
 
     fn http(&self) -> Http {

@@ -468,6 +468,49 @@ async fn refresh_returns_active_state_after_sync() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn repeated_refreshes_coalesce_activation_writes() {
+    let stack = Stack::shared();
+    let (paid, first) = activated(stack, "coalesce-0001").await;
+    let stored = |stack: &Stack| {
+        let sql = format!(
+            "SELECT last_checked_at, last_active FROM device_activations WHERE device_id = '{}'",
+            paid.device
+        );
+        stack.worker.d1(&sql).expect("d1 query")
+    };
+    let before = stored(stack);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = refresh(&stack.http(), &paid.device, &token_of(&first))
+        .await
+        .json();
+    assert_eq!(again["active"], true);
+    assert_ne!(
+        again["deviceActivation"]["lastCheckedAtIso"], before[0]["last_checked_at"],
+        "the answer reports this check"
+    );
+    assert_eq!(
+        stored(stack),
+        before,
+        "an unchanged answer within a minute is not written again"
+    );
+    stack
+        .control(
+            &format!("/_emulator/subscriptions/{}/cancel", paid.subscription),
+            json!({}),
+        )
+        .await;
+    let after = refresh(&stack.http(), &paid.device, &token_of(&first))
+        .await
+        .json();
+    assert_eq!(after["active"], false);
+    assert_eq!(
+        stored(stack)[0]["last_active"],
+        0,
+        "a changed answer is written at once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn token_expiry_matches_signed_token() {
     let stack = Stack::shared();
     let (paid, body) = activated(stack, "expiry-0001").await;

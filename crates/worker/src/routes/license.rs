@@ -9,7 +9,9 @@
 //!
 //! Entitlement comes from `nyra_domain::license::evaluate` with `NYRA_OFFLINE_GRACE_HOURS`. An
 //! active device gets a token and a licence expiring at the same instant; an inactive one gets
-//! `200 active: false` and neither. Every answered check upserts `device_activations`.
+//! `200 active: false` and neither. Every answered check is recorded in `device_activations`:
+//! the customer row and the activation are read in one query, and the upsert is skipped when the
+//! answer is unchanged and was recorded less than `customers::TOUCH_SECONDS` ago.
 
 use crate::app::App;
 use crate::routes::checkout::{missing_detail, required_secrets};
@@ -20,6 +22,8 @@ use nyra_api::rt::problem_of;
 use nyra_api::server::{LicenseStatusRequest, LicenseStatusResponse};
 use nyra_domain::license::{self, Decision, EntitlementInput, Keys, LicenseClaims, TokenClaims};
 use nyra_domain::time::iso;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use subtle::ConstantTimeEq;
 use worker::D1Database;
 
@@ -49,28 +53,51 @@ async fn answer(app: &App, request: LicenseStatusRequest) -> Answer<LicenseStatu
         refresh(&db, &keys, bearer, &request.device_id, now).await?
     };
     let decision = decide(app, &row, now);
-    let activation = customers::record_check(
-        &db,
-        &row.customer_id,
-        &request.device_id,
-        &iso(now),
-        decision.active,
-    )
-    .await;
-    let activation = match activation {
-        Ok(Some(activation)) => activation,
-        _ => return Err(storage_unavailable()),
+    let activation = match row.fresh_activation(decision.active, now) {
+        Some(activation) => activation,
+        None => record(&db, &row, &request.device_id, now, decision.active).await?,
     };
     let status = status_of(&keys, &row, &request.device_id, &decision, activation, now);
     Ok(LicenseStatusResponse::Ok(status))
 }
 
+/// Upserts the activation row and returns it as stored.
+async fn record(
+    db: &D1Database,
+    row: &CustomerRow,
+    device_id: &str,
+    now: i64,
+    active: bool,
+) -> Answer<ActivationRow> {
+    match customers::record_check(db, &row.customer_id, device_id, &iso(now), active).await {
+        Ok(Some(activation)) => Ok(activation),
+        _ => Err(storage_unavailable()),
+    }
+}
+
 const BEARER_MISSING: &str =
     "send Authorization: Bearer with the app token (first activation) or a device access token";
 
+thread_local! {
+    /// The keys of the last secret seen, with a digest of that secret: HKDF and the Ed25519 key
+    /// expansion then run once per isolate instead of on every request.
+    static KEYS: RefCell<Option<([u8; 32], Keys)>> = const { RefCell::new(None) };
+}
+
 /// The license signing keys; an unusable secret is a configuration error.
 pub fn signing_keys(secret: &str) -> Result<Keys, &'static str> {
-    Keys::from_secret(secret).map_err(|_| "not configured: NYRA_LICENSE_SIGNING_SECRET is unusable")
+    let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    if let Some(keys) = KEYS.with_borrow(|c| {
+        c.as_ref()
+            .filter(|(d, _)| *d == digest)
+            .map(|(_, k)| k.clone())
+    }) {
+        return Ok(keys);
+    }
+    let keys = Keys::from_secret(secret)
+        .map_err(|_| "not configured: NYRA_LICENSE_SIGNING_SECRET is unusable")?;
+    KEYS.set(Some((digest, keys.clone())));
+    Ok(keys)
 }
 
 /// The D1 binding.

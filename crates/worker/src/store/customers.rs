@@ -18,6 +18,12 @@ pub struct CustomerRow {
     pub current_period_end: Option<f64>,
     /// 1 when the subscription ends at the period end.
     pub cancel_at_period_end: Option<f64>,
+    /// This device's activation, read in the same query (`None` before its first check).
+    pub activated_at: Option<String>,
+    /// When this device's last check was recorded.
+    pub last_checked_at: Option<String>,
+    /// The answer recorded at that check, 1 or 0.
+    pub last_active: Option<f64>,
 }
 
 impl CustomerRow {
@@ -30,7 +36,26 @@ impl CustomerRow {
     pub fn cancels_at_period_end(&self) -> bool {
         self.cancel_at_period_end.is_some_and(|v| v != 0.0)
     }
+
+    /// The stored activation, when recording this check would change nothing but a recent
+    /// `last_checked_at` (same answer, recorded less than `TOUCH_SECONDS` ago).
+    pub fn fresh_activation(&self, active: bool, now: i64) -> Option<ActivationRow> {
+        let recorded = self
+            .last_checked_at
+            .as_deref()
+            .and_then(nyra_domain::time::parse_iso)?;
+        let same_answer = self.last_active.map(|v| v != 0.0) == Some(active);
+        (same_answer && (0..TOUCH_SECONDS).contains(&(now - recorded))).then(|| ActivationRow {
+            activated_at: self.activated_at.clone().unwrap_or_default(),
+            last_checked_at: nyra_domain::time::iso(now),
+            last_active: if active { 1.0 } else { 0.0 },
+        })
+    }
 }
+
+/// A check with the same answer within this many seconds of the recorded one is not written
+/// again: refreshes cost one D1 read instead of a read and a write.
+pub const TOUCH_SECONDS: i64 = 60;
 
 /// A `device_activations` row after the upsert.
 #[derive(Debug, Clone, Deserialize)]
@@ -43,7 +68,10 @@ pub struct ActivationRow {
     pub last_active: f64,
 }
 
-const COLUMNS: &str = "customer_id, status, current_period_end, cancel_at_period_end";
+/// The customer row and, joined in the same read, this device's activation (`?2` is the device).
+const SELECT: &str = "SELECT c.customer_id, c.status, c.current_period_end, c.cancel_at_period_end, \
+     a.activated_at, a.last_checked_at, a.last_active FROM billing_customers c \
+     LEFT JOIN device_activations a ON a.customer_id = c.customer_id AND a.device_id = ?2";
 
 /// The row a completed checkout wrote, by the (checkout_session_id, device_id) index.
 pub async fn by_checkout(
@@ -51,9 +79,7 @@ pub async fn by_checkout(
     checkout_session_id: &str,
     device_id: &str,
 ) -> worker::Result<Option<CustomerRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM billing_customers WHERE checkout_session_id = ?1 AND device_id = ?2 LIMIT 1"
-    );
+    let sql = format!("{SELECT} WHERE c.checkout_session_id = ?1 AND c.device_id = ?2 LIMIT 1");
     db.prepare(sql)
         .bind(&[checkout_session_id.into(), device_id.into()])?
         .first::<CustomerRow>(None)
@@ -66,9 +92,7 @@ pub async fn by_customer_device(
     customer_id: &str,
     device_id: &str,
 ) -> worker::Result<Option<CustomerRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM billing_customers WHERE customer_id = ?1 AND device_id = ?2 LIMIT 1"
-    );
+    let sql = format!("{SELECT} WHERE c.customer_id = ?1 AND c.device_id = ?2 LIMIT 1");
     db.prepare(sql)
         .bind(&[customer_id.into(), device_id.into()])?
         .first::<CustomerRow>(None)

@@ -16,4 +16,6 @@ pub use entitlement::{
     grace_boundary, grace_hours, is_entitled_status,
 };
 pub use keys::{KeyError, Keys, MIN_SECRET_BYTES, kid_of};
-pub use token::{MAX_TOKEN_BYTES, TOKEN_PREFIX, TokenClaims, TokenError, issue, verify};
+pub use token::{
+    MAX_TOKEN_BYTES, TOKEN_PREFIX, TokenClaims, TokenError, issue, verify, verify_any_device,
+};

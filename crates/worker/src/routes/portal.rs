@@ -1,18 +1,15 @@
 //! `POST /api/billing/portal`: a Stripe Customer Portal session for the device access token's customer.
 //!
-//! The request carries no `deviceId`, so the token is checked against the device it names
-//! itself: its MAC (which covers that device id) and its expiry are verified with
-//! `nyra_domain::license::verify`, and the customer comes from the verified claims. The
+//! The request carries no `deviceId`, so the token's MAC (which covers the device id it names)
+//! and expiry are verified with `nyra_domain::license::verify_any_device`, and the customer and
+//! device come from the verified claims. The
 //! customer's row must still belong to that device (`404 customer_not_found` otherwise). The
 //! return URL is always `NYRA_BILLING_RETURN_URL`, never one the caller supplies.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nyra_api::models::{ErrorCode, PortalResponse};
 use nyra_api::rt::problem_of;
 use nyra_api::server::{CreatePortalRequest, CreatePortalResponse};
-use nyra_domain::license::{self, TOKEN_PREFIX, TokenClaims};
-use serde::Deserialize;
+use nyra_domain::license;
 
 use crate::app::App;
 use crate::clock;
@@ -43,7 +40,9 @@ async fn answer(app: &App, request: CreatePortalRequest) -> Answer<CreatePortalR
     .map_err(|missing| unavailable(ErrorCode::ConfigMissing, &missing_detail(&missing)))?;
     let keys = signing_keys(&signing).map_err(|d| unavailable(ErrorCode::ConfigMissing, d))?;
     let now = clock::now();
-    let claims = verify(&keys, bearer, now).map_err(|(code, detail)| unauthorized(code, detail))?;
+    let claims = license::verify_any_device(&keys, bearer, now)
+        .map_err(token_error)
+        .map_err(|(code, detail)| unauthorized(code, detail))?;
     let db = database(app).map_err(|d| unavailable(ErrorCode::StorageUnavailable, d))?;
     match customers::by_customer_device(&db, &claims.customer_id, &claims.device_id).await {
         Ok(Some(_)) => {}
@@ -68,35 +67,6 @@ async fn answer(app: &App, request: CreatePortalRequest) -> Answer<CreatePortalR
             Err(CreatePortalResponse::BadGateway(problem))
         }
     }
-}
-
-/// The token's own `deviceId` (unverified; only used to run the full verification).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct NamedDevice {
-    device_id: String,
-}
-
-/// Verifies MAC and expiry against the device the token names.
-fn verify(
-    keys: &license::Keys,
-    bearer: &str,
-    now: i64,
-) -> Result<TokenClaims, (ErrorCode, &'static str)> {
-    let device_id = named_device(bearer).ok_or(token_error(license::TokenError::Invalid))?;
-    license::verify(keys, bearer, &device_id, now).map_err(token_error)
-}
-
-fn named_device(bearer: &str) -> Option<String> {
-    let rest = bearer.strip_prefix(TOKEN_PREFIX)?;
-    let (payload, _) = rest.split_once('.')?;
-    if bearer.len() > license::MAX_TOKEN_BYTES {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    serde_json::from_slice::<NamedDevice>(&bytes)
-        .ok()
-        .map(|named| named.device_id)
 }
 
 fn unauthorized(code: ErrorCode, detail: &str) -> CreatePortalResponse {

@@ -79,11 +79,13 @@ pub async fn by_checkout(
     checkout_session_id: &str,
     device_id: &str,
 ) -> worker::Result<Option<CustomerRow>> {
-    let sql = format!("{SELECT} WHERE c.checkout_session_id = ?1 AND c.device_id = ?2 LIMIT 1");
-    db.prepare(sql)
-        .bind(&[checkout_session_id.into(), device_id.into()])?
-        .first::<CustomerRow>(None)
-        .await
+    first_row(
+        db,
+        "c.checkout_session_id = ?1",
+        checkout_session_id,
+        device_id,
+    )
+    .await
 }
 
 /// The customer's row, only if it belongs to `device_id`.
@@ -92,9 +94,19 @@ pub async fn by_customer_device(
     customer_id: &str,
     device_id: &str,
 ) -> worker::Result<Option<CustomerRow>> {
-    let sql = format!("{SELECT} WHERE c.customer_id = ?1 AND c.device_id = ?2 LIMIT 1");
+    first_row(db, "c.customer_id = ?1", customer_id, device_id).await
+}
+
+/// The first row matching `key_clause` (on `?1`) for the device `?2`.
+async fn first_row(
+    db: &D1Database,
+    key_clause: &str,
+    key: &str,
+    device_id: &str,
+) -> worker::Result<Option<CustomerRow>> {
+    let sql = format!("{SELECT} WHERE {key_clause} AND c.device_id = ?2 LIMIT 1");
     db.prepare(sql)
-        .bind(&[customer_id.into(), device_id.into()])?
+        .bind(&[key.into(), device_id.into()])?
         .first::<CustomerRow>(None)
         .await
 }

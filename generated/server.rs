@@ -2,7 +2,7 @@
 // change the spec or the generator, then run `cargo xtask codegen`.
 
 use crate::models::*;
-use crate::rt::{self, HttpRequest, HttpResponse, Operation};
+use crate::rt::{self, HttpRequest, HttpResponse};
 /// The parsed, validated request of `health`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthRequest {}
@@ -15,7 +15,7 @@ pub enum HealthResponse {
     ServiceUnavailable(HealthReport),
 }
 impl HealthResponse {
-    /// The HTTP status of this answer.
+    /// The HTTP status of this answer (a problem's is always its code's status).
     pub fn status(&self) -> u16 {
         match self {
             Self::Ok(_) => 200u16,
@@ -57,26 +57,37 @@ pub enum CreateCheckoutResponse {
     ServiceUnavailable(Problem),
 }
 impl CreateCheckoutResponse {
-    /// The HTTP status of this answer.
+    /// The HTTP status of this answer (a problem's is always its code's status).
     pub fn status(&self) -> u16 {
         match self {
             Self::Ok(_) => 200u16,
-            Self::BadRequest(_) => 400u16,
-            Self::PayloadTooLarge(_) => 413u16,
-            Self::UnsupportedMediaType(_) => 415u16,
-            Self::BadGateway(_) => 502u16,
-            Self::ServiceUnavailable(_) => 503u16,
+            Self::BadRequest(body) => rt::status_of(body.code),
+            Self::PayloadTooLarge(body) => rt::status_of(body.code),
+            Self::UnsupportedMediaType(body) => rt::status_of(body.code),
+            Self::BadGateway(body) => rt::status_of(body.code),
+            Self::ServiceUnavailable(body) => rt::status_of(body.code),
         }
     }
     /// Encodes this answer as HTTP.
     pub fn into_http(self) -> HttpResponse {
         match self {
             Self::Ok(body) => rt::json(200u16, &body),
-            Self::BadRequest(body) => rt::problem(400u16, body),
-            Self::PayloadTooLarge(body) => rt::problem(413u16, body),
-            Self::UnsupportedMediaType(body) => rt::problem(415u16, body),
-            Self::BadGateway(body) => rt::problem(502u16, body),
-            Self::ServiceUnavailable(body) => rt::problem(503u16, body),
+            Self::BadRequest(body) => rt::problem(body),
+            Self::PayloadTooLarge(body) => rt::problem(body),
+            Self::UnsupportedMediaType(body) => rt::problem(body),
+            Self::BadGateway(body) => rt::problem(body),
+            Self::ServiceUnavailable(body) => rt::problem(body),
+        }
+    }
+}
+impl From<Problem> for CreateCheckoutResponse {
+    fn from(problem: Problem) -> Self {
+        match rt::status_of(problem.code) {
+            400u16 => Self::BadRequest(problem),
+            413u16 => Self::PayloadTooLarge(problem),
+            415u16 => Self::UnsupportedMediaType(problem),
+            502u16 => Self::BadGateway(problem),
+            _ => Self::ServiceUnavailable(problem),
         }
     }
 }
@@ -111,28 +122,40 @@ pub enum CreatePortalResponse {
     ServiceUnavailable(Problem),
 }
 impl CreatePortalResponse {
-    /// The HTTP status of this answer.
+    /// The HTTP status of this answer (a problem's is always its code's status).
     pub fn status(&self) -> u16 {
         match self {
             Self::Ok(_) => 200u16,
-            Self::BadRequest(_) => 400u16,
-            Self::Unauthorized(_) => 401u16,
-            Self::NotFound(_) => 404u16,
-            Self::PayloadTooLarge(_) => 413u16,
-            Self::BadGateway(_) => 502u16,
-            Self::ServiceUnavailable(_) => 503u16,
+            Self::BadRequest(body) => rt::status_of(body.code),
+            Self::Unauthorized(body) => rt::status_of(body.code),
+            Self::NotFound(body) => rt::status_of(body.code),
+            Self::PayloadTooLarge(body) => rt::status_of(body.code),
+            Self::BadGateway(body) => rt::status_of(body.code),
+            Self::ServiceUnavailable(body) => rt::status_of(body.code),
         }
     }
     /// Encodes this answer as HTTP.
     pub fn into_http(self) -> HttpResponse {
         match self {
             Self::Ok(body) => rt::json(200u16, &body),
-            Self::BadRequest(body) => rt::problem(400u16, body),
-            Self::Unauthorized(body) => rt::problem(401u16, body),
-            Self::NotFound(body) => rt::problem(404u16, body),
-            Self::PayloadTooLarge(body) => rt::problem(413u16, body),
-            Self::BadGateway(body) => rt::problem(502u16, body),
-            Self::ServiceUnavailable(body) => rt::problem(503u16, body),
+            Self::BadRequest(body) => rt::problem(body),
+            Self::Unauthorized(body) => rt::problem(body),
+            Self::NotFound(body) => rt::problem(body),
+            Self::PayloadTooLarge(body) => rt::problem(body),
+            Self::BadGateway(body) => rt::problem(body),
+            Self::ServiceUnavailable(body) => rt::problem(body),
+        }
+    }
+}
+impl From<Problem> for CreatePortalResponse {
+    fn from(problem: Problem) -> Self {
+        match rt::status_of(problem.code) {
+            400u16 => Self::BadRequest(problem),
+            401u16 => Self::Unauthorized(problem),
+            404u16 => Self::NotFound(problem),
+            413u16 => Self::PayloadTooLarge(problem),
+            502u16 => Self::BadGateway(problem),
+            _ => Self::ServiceUnavailable(problem),
         }
     }
 }
@@ -165,24 +188,34 @@ pub enum StripeWebhookResponse {
     ServiceUnavailable(Problem),
 }
 impl StripeWebhookResponse {
-    /// The HTTP status of this answer.
+    /// The HTTP status of this answer (a problem's is always its code's status).
     pub fn status(&self) -> u16 {
         match self {
             Self::Ok(_) => 200u16,
-            Self::BadRequest(_) => 400u16,
-            Self::PayloadTooLarge(_) => 413u16,
-            Self::UnsupportedMediaType(_) => 415u16,
-            Self::ServiceUnavailable(_) => 503u16,
+            Self::BadRequest(body) => rt::status_of(body.code),
+            Self::PayloadTooLarge(body) => rt::status_of(body.code),
+            Self::UnsupportedMediaType(body) => rt::status_of(body.code),
+            Self::ServiceUnavailable(body) => rt::status_of(body.code),
         }
     }
     /// Encodes this answer as HTTP.
     pub fn into_http(self) -> HttpResponse {
         match self {
             Self::Ok(body) => rt::json(200u16, &body),
-            Self::BadRequest(body) => rt::problem(400u16, body),
-            Self::PayloadTooLarge(body) => rt::problem(413u16, body),
-            Self::UnsupportedMediaType(body) => rt::problem(415u16, body),
-            Self::ServiceUnavailable(body) => rt::problem(503u16, body),
+            Self::BadRequest(body) => rt::problem(body),
+            Self::PayloadTooLarge(body) => rt::problem(body),
+            Self::UnsupportedMediaType(body) => rt::problem(body),
+            Self::ServiceUnavailable(body) => rt::problem(body),
+        }
+    }
+}
+impl From<Problem> for StripeWebhookResponse {
+    fn from(problem: Problem) -> Self {
+        match rt::status_of(problem.code) {
+            400u16 => Self::BadRequest(problem),
+            413u16 => Self::PayloadTooLarge(problem),
+            415u16 => Self::UnsupportedMediaType(problem),
+            _ => Self::ServiceUnavailable(problem),
         }
     }
 }
@@ -232,24 +265,34 @@ pub enum LicenseStatusResponse {
     ServiceUnavailable(Problem),
 }
 impl LicenseStatusResponse {
-    /// The HTTP status of this answer.
+    /// The HTTP status of this answer (a problem's is always its code's status).
     pub fn status(&self) -> u16 {
         match self {
             Self::Ok(_) => 200u16,
-            Self::BadRequest(_) => 400u16,
-            Self::Unauthorized(_) => 401u16,
-            Self::NotFound(_) => 404u16,
-            Self::ServiceUnavailable(_) => 503u16,
+            Self::BadRequest(body) => rt::status_of(body.code),
+            Self::Unauthorized(body) => rt::status_of(body.code),
+            Self::NotFound(body) => rt::status_of(body.code),
+            Self::ServiceUnavailable(body) => rt::status_of(body.code),
         }
     }
     /// Encodes this answer as HTTP.
     pub fn into_http(self) -> HttpResponse {
         match self {
             Self::Ok(body) => rt::json(200u16, &body),
-            Self::BadRequest(body) => rt::problem(400u16, body),
-            Self::Unauthorized(body) => rt::problem(401u16, body),
-            Self::NotFound(body) => rt::problem(404u16, body),
-            Self::ServiceUnavailable(body) => rt::problem(503u16, body),
+            Self::BadRequest(body) => rt::problem(body),
+            Self::Unauthorized(body) => rt::problem(body),
+            Self::NotFound(body) => rt::problem(body),
+            Self::ServiceUnavailable(body) => rt::problem(body),
+        }
+    }
+}
+impl From<Problem> for LicenseStatusResponse {
+    fn from(problem: Problem) -> Self {
+        match rt::status_of(problem.code) {
+            400u16 => Self::BadRequest(problem),
+            401u16 => Self::Unauthorized(problem),
+            404u16 => Self::NotFound(problem),
+            _ => Self::ServiceUnavailable(problem),
         }
     }
 }
@@ -288,10 +331,52 @@ fn parse_license_status(
         bearer,
     })
 }
+/// The operations of the spec, one variant per `operationId`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationId {
+    /// `health`
+    Health,
+    /// `createCheckout`
+    CreateCheckout,
+    /// `createPortal`
+    CreatePortal,
+    /// `stripeWebhook`
+    StripeWebhook,
+    /// `licenseStatus`
+    LicenseStatus,
+    /// `openapiJson`
+    OpenapiJson,
+    /// `openapiYaml`
+    OpenapiYaml,
+    /// `docs`
+    Docs,
+}
+impl OperationId {
+    /// The spec's `operationId`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Health => "health",
+            Self::CreateCheckout => "createCheckout",
+            Self::CreatePortal => "createPortal",
+            Self::StripeWebhook => "stripeWebhook",
+            Self::LicenseStatus => "licenseStatus",
+            Self::OpenapiJson => "openapiJson",
+            Self::OpenapiYaml => "openapiYaml",
+            Self::Docs => "docs",
+        }
+    }
+}
+impl std::fmt::Display for OperationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// One operation of the spec as the router sees it.
+pub type Operation = rt::Operation<OperationId>;
 /// Every operation of the spec, including those served as static assets.
 pub const OPERATIONS: &[Operation] = &[
     Operation {
-        id: "health",
+        id: OperationId::Health,
         method: "GET",
         path: "/health",
         max_body_bytes: 1024usize,
@@ -302,7 +387,7 @@ pub const OPERATIONS: &[Operation] = &[
         statuses: &[200u16, 503u16],
     },
     Operation {
-        id: "createCheckout",
+        id: OperationId::CreateCheckout,
         method: "POST",
         path: "/api/billing/checkout",
         max_body_bytes: 4096usize,
@@ -313,7 +398,7 @@ pub const OPERATIONS: &[Operation] = &[
         statuses: &[200u16, 400u16, 413u16, 415u16, 502u16, 503u16],
     },
     Operation {
-        id: "createPortal",
+        id: OperationId::CreatePortal,
         method: "POST",
         path: "/api/billing/portal",
         max_body_bytes: 1024usize,
@@ -324,7 +409,7 @@ pub const OPERATIONS: &[Operation] = &[
         statuses: &[200u16, 400u16, 401u16, 404u16, 413u16, 502u16, 503u16],
     },
     Operation {
-        id: "stripeWebhook",
+        id: OperationId::StripeWebhook,
         method: "POST",
         path: "/api/billing/webhook",
         max_body_bytes: 524288usize,
@@ -335,7 +420,7 @@ pub const OPERATIONS: &[Operation] = &[
         statuses: &[200u16, 400u16, 413u16, 415u16, 503u16],
     },
     Operation {
-        id: "licenseStatus",
+        id: OperationId::LicenseStatus,
         method: "GET",
         path: "/api/license/status",
         max_body_bytes: 1024usize,
@@ -346,7 +431,7 @@ pub const OPERATIONS: &[Operation] = &[
         statuses: &[200u16, 400u16, 401u16, 404u16, 503u16],
     },
     Operation {
-        id: "openapiJson",
+        id: OperationId::OpenapiJson,
         method: "GET",
         path: "/openapi.json",
         max_body_bytes: 1024usize,
@@ -357,7 +442,7 @@ pub const OPERATIONS: &[Operation] = &[
         statuses: &[200u16],
     },
     Operation {
-        id: "openapiYaml",
+        id: OperationId::OpenapiYaml,
         method: "GET",
         path: "/openapi.yaml",
         max_body_bytes: 1024usize,
@@ -368,7 +453,7 @@ pub const OPERATIONS: &[Operation] = &[
         statuses: &[200u16],
     },
     Operation {
-        id: "docs",
+        id: OperationId::Docs,
         method: "GET",
         path: "/docs",
         max_body_bytes: 1024usize,
@@ -402,49 +487,60 @@ pub trait BillingApi {
         request: LicenseStatusRequest,
     ) -> LicenseStatusResponse;
 }
-/// Routes an HTTP request to the trait and turns its typed answer back into HTTP.
+/// The one router: the operation for a request's method and path (its body not read
+/// yet); answers CORS preflight, 404 and 405 itself.
+pub fn route(
+    config: &rt::DispatchConfig,
+    request: &HttpRequest,
+) -> Result<&'static Operation, HttpResponse> {
+    rt::route(OPERATIONS, config, request)
+}
+/// Checks the routed request's body (413, 415), calls the trait and turns its typed
+/// answer back into HTTP.
 pub async fn dispatch<A: BillingApi>(
     api: &A,
     config: &rt::DispatchConfig,
+    operation: &'static Operation,
     request: HttpRequest,
 ) -> HttpResponse {
-    let operation = match rt::route(OPERATIONS, config, &request) {
-        Ok(operation) => operation,
-        Err(response) => return response,
-    };
+    if let Err(response) = rt::admit(operation, &request) {
+        return response;
+    }
     let origin = rt::header(&request, "origin");
     let response = match operation.id {
-        "health" => {
+        OperationId::Health => {
             match parse_health(request) {
                 Ok(parsed) => api.health(parsed).await.into_http(),
                 Err(response) => response,
             }
         }
-        "createCheckout" => {
+        OperationId::CreateCheckout => {
             match parse_create_checkout(request) {
                 Ok(parsed) => api.create_checkout(parsed).await.into_http(),
                 Err(response) => response,
             }
         }
-        "createPortal" => {
+        OperationId::CreatePortal => {
             match parse_create_portal(request) {
                 Ok(parsed) => api.create_portal(parsed).await.into_http(),
                 Err(response) => response,
             }
         }
-        "stripeWebhook" => {
+        OperationId::StripeWebhook => {
             match parse_stripe_webhook(request) {
                 Ok(parsed) => api.stripe_webhook(parsed).await.into_http(),
                 Err(response) => response,
             }
         }
-        "licenseStatus" => {
+        OperationId::LicenseStatus => {
             match parse_license_status(request) {
                 Ok(parsed) => api.license_status(parsed).await.into_http(),
                 Err(response) => response,
             }
         }
-        _ => rt::route_not_found(&request.path),
+        OperationId::OpenapiJson => rt::route_not_found(&request.path),
+        OperationId::OpenapiYaml => rt::route_not_found(&request.path),
+        OperationId::Docs => rt::route_not_found(&request.path),
     };
     rt::finish(operation, config, origin.as_deref(), response)
 }

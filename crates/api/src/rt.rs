@@ -47,11 +47,11 @@ pub struct DispatchConfig {
     pub allowed_origin: Option<String>,
 }
 
-/// One operation of the spec, as the router sees it.
+/// One operation of the spec, as the router sees it; `Id` is the generated `OperationId`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Operation {
-    /// The operationId.
-    pub id: &'static str,
+pub struct Operation<Id: 'static> {
+    /// The operation.
+    pub id: Id,
     /// Upper-case HTTP method.
     pub method: &'static str,
     /// The path.
@@ -69,19 +69,6 @@ pub struct Operation {
     pub static_asset: bool,
     /// Every documented status.
     pub statuses: &'static [u16],
-}
-
-/// The operation for a method and path, if the spec has one.
-pub fn find(ops: &'static [Operation], method: &str, path: &str) -> Option<&'static Operation> {
-    ops.iter().find(|op| op.method == method && op.path == path)
-}
-
-/// The largest body worth reading for a request: the route's limit, or the largest limit.
-pub fn body_limit(ops: &'static [Operation], method: &str, path: &str) -> usize {
-    match find(ops, method, path) {
-        Some(op) => op.max_body_bytes,
-        None => ops.iter().map(|op| op.max_body_bytes).max().unwrap_or(0),
-    }
 }
 
 /// A field that failed validation, named by its JSON path.
@@ -317,11 +304,12 @@ pub fn problem_of(code: ErrorCode, detail: impl Into<String>) -> Problem {
 
 /// A problem response for an error code, at the code's own status.
 pub fn error_response(code: ErrorCode, detail: impl Into<String>) -> HttpResponse {
-    problem(status_of(code), problem_of(code, detail))
+    problem(problem_of(code, detail))
 }
 
-/// Encodes a problem at the status the response enum documents.
-pub fn problem(status: u16, mut body: Problem) -> HttpResponse {
+/// Encodes a problem at its code's status ([`status_of`], the only source of a problem's status).
+pub fn problem(mut body: Problem) -> HttpResponse {
+    let status = status_of(body.code);
     body.status = i32::from(status);
     json(status, &body)
 }
@@ -342,13 +330,13 @@ pub fn route_not_found(path: &str) -> HttpResponse {
     error_response(ErrorCode::RouteNotFound, format!("no route for {shown}"))
 }
 
-/// Matches the request to an operation, answering preflight, 404, 405, 413 and 415 itself.
-pub fn route(
-    ops: &'static [Operation],
+/// Matches a request's method and path to an operation, answering preflight, 404 and 405 itself.
+pub fn route<Id>(
+    ops: &'static [Operation<Id>],
     config: &DispatchConfig,
     request: &HttpRequest,
-) -> Result<&'static Operation, HttpResponse> {
-    let on_path: Vec<&'static Operation> =
+) -> Result<&'static Operation<Id>, HttpResponse> {
+    let on_path: Vec<&'static Operation<Id>> =
         ops.iter().filter(|op| op.path == request.path).collect();
     if on_path.is_empty() {
         return Err(route_not_found(&request.path));
@@ -366,6 +354,11 @@ pub fn route(
     if op.static_asset {
         return Err(route_not_found(&request.path));
     }
+    Ok(op)
+}
+
+/// Checks a routed request's body against its operation: 413 over the limit, 415 when not JSON.
+pub fn admit<Id>(op: &Operation<Id>, request: &HttpRequest) -> Result<(), HttpResponse> {
     if op.statuses.contains(&413) && request.body.len() > op.max_body_bytes {
         let detail = format!("request body exceeds {} bytes", op.max_body_bytes);
         return Err(error_response(ErrorCode::PayloadTooLarge, detail));
@@ -374,7 +367,7 @@ pub fn route(
         let detail = "send the body as application/json";
         return Err(error_response(ErrorCode::UnsupportedMediaType, detail));
     }
-    Ok(op)
+    Ok(())
 }
 
 fn is_json(content_type: Option<&str>) -> bool {
@@ -383,7 +376,7 @@ fn is_json(content_type: Option<&str>) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
-fn allow_list(on_path: &[&Operation]) -> String {
+fn allow_list<Id>(on_path: &[&Operation<Id>]) -> String {
     let mut methods: Vec<&str> = on_path.iter().map(|op| op.method).collect();
     if on_path.iter().any(|op| op.cors) {
         methods.push("OPTIONS");
@@ -391,7 +384,7 @@ fn allow_list(on_path: &[&Operation]) -> String {
     methods.join(", ")
 }
 
-fn method_not_allowed(on_path: &[&Operation], method: &str) -> HttpResponse {
+fn method_not_allowed<Id>(on_path: &[&Operation<Id>], method: &str) -> HttpResponse {
     let allow = allow_list(on_path);
     let shown: String = method.chars().take(20).collect();
     let mut response = error_response(
@@ -402,8 +395,8 @@ fn method_not_allowed(on_path: &[&Operation], method: &str) -> HttpResponse {
     response
 }
 
-fn preflight(
-    on_path: &[&Operation],
+fn preflight<Id>(
+    on_path: &[&Operation<Id>],
     config: &DispatchConfig,
     request: &HttpRequest,
 ) -> HttpResponse {
@@ -456,8 +449,8 @@ fn cors_headers(origin: String) -> Vec<(String, String)> {
 }
 
 /// Adds CORS (for the allowed origin only) and the headers every answer carries.
-pub fn finish(
-    op: &Operation,
+pub fn finish<Id>(
+    op: &Operation<Id>,
     config: &DispatchConfig,
     origin: Option<&str>,
     mut response: HttpResponse,

@@ -105,7 +105,10 @@ fn call(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Http
     let config = DispatchConfig {
         allowed_origin: Some("http://localhost:5173".into()),
     };
-    futures_executor::block_on(dispatch(&Fake, &config, request))
+    match route(&config, &request) {
+        Ok(operation) => futures_executor::block_on(dispatch(&Fake, &config, operation, request)),
+        Err(response) => response,
+    }
 }
 
 fn code(response: &HttpResponse) -> String {
@@ -291,12 +294,73 @@ fn bearer_tokens_are_extracted() {
     assert_eq!(response.status, 401);
 }
 
+/// Every code of the spec, turned into each operation's response: the status is always the
+/// code's `status_of` (the variant's `status()`, the encoded HTTP status and the body's `status`
+/// agree), with the code's type link and title.
 #[test]
-fn every_error_code_has_a_status_and_title() {
-    for code in ErrorCode::ALL {
-        let problem = nyra_api::rt::problem_of(*code, "x");
-        assert!((400..=599).contains(&problem.status), "{code}");
-        assert!(!problem.title.is_empty());
-        assert_eq!(problem.r#type, format!("/docs#error-{code}"));
+fn every_error_code_answers_with_its_own_status_on_every_operation() {
+    fn check<R: From<Problem>>(
+        id: OperationId,
+        status: impl Fn(&R) -> u16,
+        into_http: impl Fn(R) -> HttpResponse,
+    ) {
+        for code in ErrorCode::ALL {
+            let expected = nyra_api::rt::status_of(*code);
+            let response = R::from(nyra_api::rt::problem_of(*code, "x"));
+            assert_eq!(status(&response), expected, "{id} {code}");
+            let http = into_http(response);
+            assert_eq!(http.status, expected, "{id} {code}");
+            let body: Problem = serde_json::from_slice(&http.body).unwrap();
+            assert_eq!((body.status, body.code), (i32::from(expected), *code));
+            assert_eq!(body.r#type, format!("/docs#error-{code}"));
+            assert!(!body.title.is_empty(), "{code}");
+            assert!((400..=599).contains(&expected), "{code}");
+        }
     }
+    check(
+        OperationId::CreateCheckout,
+        CreateCheckoutResponse::status,
+        CreateCheckoutResponse::into_http,
+    );
+    check(
+        OperationId::CreatePortal,
+        CreatePortalResponse::status,
+        CreatePortalResponse::into_http,
+    );
+    check(
+        OperationId::StripeWebhook,
+        StripeWebhookResponse::status,
+        StripeWebhookResponse::into_http,
+    );
+    check(
+        OperationId::LicenseStatus,
+        LicenseStatusResponse::status,
+        LicenseStatusResponse::into_http,
+    );
+}
+
+/// A problem whose code's status the operation documents is the documented variant.
+#[test]
+fn documented_codes_land_in_their_documented_variant() {
+    let p = |code| nyra_api::rt::problem_of(code, "x");
+    assert!(matches!(
+        LicenseStatusResponse::from(p(ErrorCode::TokenExpired)),
+        LicenseStatusResponse::Unauthorized(_)
+    ));
+    assert!(matches!(
+        LicenseStatusResponse::from(p(ErrorCode::CheckoutNotFound)),
+        LicenseStatusResponse::NotFound(_)
+    ));
+    assert!(matches!(
+        CreateCheckoutResponse::from(p(ErrorCode::StripeError)),
+        CreateCheckoutResponse::BadGateway(_)
+    ));
+    assert!(matches!(
+        StripeWebhookResponse::from(p(ErrorCode::SignatureMismatch)),
+        StripeWebhookResponse::BadRequest(_)
+    ));
+    assert!(matches!(
+        CreatePortalResponse::from(p(ErrorCode::StorageUnavailable)),
+        CreatePortalResponse::ServiceUnavailable(_)
+    ));
 }

@@ -16,12 +16,17 @@ pub fn generate(spec: &OpenAPI) -> Result<TokenStream> {
     let ops = spec::operations(spec)?;
     let mut items = Vec::new();
     let mut table = Vec::new();
+    let mut variants = Vec::new();
+    let mut names = Vec::new();
     let mut methods = Vec::new();
     let mut arms = Vec::new();
     for op in &ops {
         let served = Served::new(spec, op)?;
         table.push(served.table_entry());
+        variants.push(served.id_variant());
+        names.push(served.id_name());
         if op.flag("x-static-asset") {
+            arms.push(served.static_arm());
             continue;
         }
         items.push(served.request_struct());
@@ -32,9 +37,27 @@ pub fn generate(spec: &OpenAPI) -> Result<TokenStream> {
     }
     Ok(quote! {
         use crate::models::*;
-        use crate::rt::{self, HttpRequest, HttpResponse, Operation};
+        use crate::rt::{self, HttpRequest, HttpResponse};
 
         #(#items)*
+
+        /// The operations of the spec, one variant per `operationId`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum OperationId { #(#variants)* }
+
+        impl OperationId {
+            /// The spec's `operationId`.
+            pub fn as_str(&self) -> &'static str { match self { #(#names)* } }
+        }
+
+        impl std::fmt::Display for OperationId {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// One operation of the spec as the router sees it.
+        pub type Operation = rt::Operation<OperationId>;
 
         /// Every operation of the spec, including those served as static assets.
         pub const OPERATIONS: &[Operation] = &[ #(#table),* ];
@@ -45,20 +68,29 @@ pub fn generate(spec: &OpenAPI) -> Result<TokenStream> {
             #(#methods)*
         }
 
-        /// Routes an HTTP request to the trait and turns its typed answer back into HTTP.
+        /// The one router: the operation for a request's method and path (its body not read
+        /// yet); answers CORS preflight, 404 and 405 itself.
+        pub fn route(
+            config: &rt::DispatchConfig,
+            request: &HttpRequest,
+        ) -> Result<&'static Operation, HttpResponse> {
+            rt::route(OPERATIONS, config, request)
+        }
+
+        /// Checks the routed request's body (413, 415), calls the trait and turns its typed
+        /// answer back into HTTP.
         pub async fn dispatch<A: BillingApi>(
             api: &A,
             config: &rt::DispatchConfig,
+            operation: &'static Operation,
             request: HttpRequest,
         ) -> HttpResponse {
-            let operation = match rt::route(OPERATIONS, config, &request) {
-                Ok(operation) => operation,
-                Err(response) => return response,
-            };
+            if let Err(response) = rt::admit(operation, &request) {
+                return response;
+            }
             let origin = rt::header(&request, "origin");
             let response = match operation.id {
                 #(#arms)*
-                _ => rt::route_not_found(&request.path),
             };
             rt::finish(operation, config, origin.as_deref(), response)
         }
@@ -126,8 +158,24 @@ impl<'a> Served<'a> {
         ident(&format!("parse_{}", self.id.to_snake_case()))
     }
 
-    fn table_entry(&self) -> TokenStream {
+    fn id_ident(&self) -> Ident {
+        ident(&self.name)
+    }
+
+    fn id_variant(&self) -> TokenStream {
+        let variant = self.id_ident();
+        let doc = doc_attr(&format!("`{}`", self.id));
+        quote! { #doc #variant, }
+    }
+
+    fn id_name(&self) -> TokenStream {
+        let variant = self.id_ident();
         let id = &self.id;
+        quote! { Self::#variant => #id, }
+    }
+
+    fn table_entry(&self) -> TokenStream {
+        let id = self.id_ident();
         let method = self.op.method;
         let path = self.op.path;
         let max = self
@@ -145,7 +193,7 @@ impl<'a> Served<'a> {
         let statuses = self.answers.iter().map(|a| a.status);
         quote! {
             Operation {
-                id: #id, method: #method, path: #path, max_body_bytes: #max,
+                id: OperationId::#id, method: #method, path: #path, max_body_bytes: #max,
                 json_body: #json_body, raw_body: #raw_body, cors: #cors,
                 static_asset: #static_asset, statuses: &[#(#statuses),*],
             }
@@ -201,9 +249,15 @@ impl<'a> Served<'a> {
         });
         let statuses = self.answers.iter().map(|a| {
             let Answer {
-                status, variant, ..
+                status,
+                variant,
+                ty,
             } = a;
-            quote! { Self::#variant(_) => #status, }
+            if ty == "Problem" {
+                quote! { Self::#variant(body) => rt::status_of(body.code), }
+            } else {
+                quote! { Self::#variant(_) => #status, }
+            }
         });
         let encodes = self.answers.iter().map(|a| {
             let Answer {
@@ -212,20 +266,54 @@ impl<'a> Served<'a> {
                 ty,
             } = a;
             if ty == "Problem" {
-                quote! { Self::#variant(body) => rt::problem(#status, body), }
+                quote! { Self::#variant(body) => rt::problem(body), }
             } else {
                 quote! { Self::#variant(body) => rt::json(#status, &body), }
             }
         });
+        let from_problem = self.problem_conversion();
         quote! {
             #doc
             #[derive(Debug, Clone, PartialEq)]
             pub enum #ident { #(#variants)* }
             impl #ident {
-                /// The HTTP status of this answer.
+                /// The HTTP status of this answer (a problem's is always its code's status).
                 pub fn status(&self) -> u16 { match self { #(#statuses)* } }
                 /// Encodes this answer as HTTP.
                 pub fn into_http(self) -> HttpResponse { match self { #(#encodes)* } }
+            }
+            #from_problem
+        }
+    }
+
+    /// `From<Problem>`: the variant documenting the code's status; an undocumented status
+    /// falls to the last problem variant (the status stays the code's own).
+    fn problem_conversion(&self) -> TokenStream {
+        let problems: Vec<&Answer> = self.answers.iter().filter(|a| a.ty == "Problem").collect();
+        let Some((last, rest)) = problems.split_last() else {
+            return quote!();
+        };
+        let ident = self.response_ident();
+        let arms = rest.iter().map(|a| {
+            let Answer {
+                status, variant, ..
+            } = a;
+            quote! { #status => Self::#variant(problem), }
+        });
+        let fallback = &last.variant;
+        let pick = if rest.is_empty() {
+            quote! { Self::#fallback(problem) }
+        } else {
+            quote! {
+                match rt::status_of(problem.code) {
+                    #(#arms)*
+                    _ => Self::#fallback(problem),
+                }
+            }
+        };
+        quote! {
+            impl From<Problem> for #ident {
+                fn from(problem: Problem) -> Self { #pick }
             }
         }
     }
@@ -281,15 +369,21 @@ impl<'a> Served<'a> {
     }
 
     fn dispatch_arm(&self) -> TokenStream {
-        let id = &self.id;
+        let variant = self.id_ident();
         let parse = self.parse_ident();
         let method = ident(&self.id.to_snake_case());
         quote! {
-            #id => match #parse(request) {
+            OperationId::#variant => match #parse(request) {
                 Ok(parsed) => api.#method(parsed).await.into_http(),
                 Err(response) => response,
             },
         }
+    }
+
+    /// Static assets never reach the Worker; `route` answers 404 for them.
+    fn static_arm(&self) -> TokenStream {
+        let variant = self.id_ident();
+        quote! { OperationId::#variant => rt::route_not_found(&request.path), }
     }
 }
 

@@ -15,13 +15,6 @@ pub const REQUIRED_SECRETS: [&str; 8] = [
 /// Vars the Worker needs; `/health` reports the missing ones by name.
 pub const REQUIRED_VARS: [&str; 2] = ["ALLOWED_ORIGIN", "STRIPE_API_VERSION"];
 
-/// Optional vars with documented defaults.
-pub const OPTIONAL_VARS: [&str; 3] = [
-    "STRIPE_API_BASE",
-    "NYRA_OFFLINE_GRACE_HOURS",
-    "BILLING_LIVE_MODE",
-];
-
 /// The billing tables the Worker reads and writes.
 pub const TABLES: [&str; 3] = [
     "billing_customers",

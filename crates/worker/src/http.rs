@@ -1,37 +1,34 @@
 //! Conversion between workers-rs requests/responses and the framework-free HTTP types of `nyra_api::rt`.
 
 use futures_util::StreamExt;
-use nyra_api::rt::{self, HttpRequest, HttpResponse};
-use nyra_api::server::OPERATIONS;
+use nyra_api::rt::{HttpRequest, HttpResponse};
 use worker::{Headers, Request, Response, Result};
 
-/// Reads a request, keeping at most the route's body limit plus one byte.
-pub async fn read(mut request: Request) -> Result<HttpRequest> {
+/// The request's method, path, query and headers; the body is read once the route is known.
+pub fn head(request: &Request) -> Result<HttpRequest> {
     let url = request.url()?;
     // The raw method: workers-rs maps methods it does not know (PROPFIND, PURGE, ...) to GET.
     let method = request.inner().method().to_ascii_uppercase();
-    let path = url.path().to_owned();
-    let limit = rt::body_limit(OPERATIONS, &method, &path);
     let headers = request
         .headers()
         .entries()
         .map(|(name, value)| (name.to_ascii_lowercase(), value))
         .collect();
-    let body = read_body(&mut request, limit + 1).await?;
     Ok(HttpRequest {
         method,
-        path,
+        path: url.path().to_owned(),
         query: url.query().unwrap_or_default().to_owned(),
         headers,
-        body,
+        body: Vec::new(),
     })
 }
 
 /// Bytes of an oversized body read and discarded so the client sees the 413 instead of a reset.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
-/// Keeps at most `cap` bytes; drains (up to a bound) whatever follows.
-async fn read_body(request: &mut Request, cap: usize) -> Result<Vec<u8>> {
+/// Keeps at most `cap` bytes; drains (up to a bound) whatever follows, so the client sees the
+/// answer instead of a reset.
+pub async fn read_body(request: &mut Request, cap: usize) -> Result<Vec<u8>> {
     let Ok(mut stream) = request.stream() else {
         return Ok(Vec::new());
     };

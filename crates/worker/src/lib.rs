@@ -1,19 +1,30 @@
-//! The nyra-billing-api Cloudflare Worker: reads the request, runs the generated dispatch, writes the answer.
+//! The nyra-billing-api Cloudflare Worker: routes the request once, reads its body, runs the generated dispatch.
 
-mod app;
-mod clock;
-mod config;
+mod api;
+mod ctx;
 mod http;
+mod problems;
 mod routes;
 mod store;
 mod stripe;
 
+use nyra_api::server;
 use worker::{Context, Env, Request, Response, Result, event};
 
 #[event(fetch)]
-async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let app = app::App::new(env);
-    let request = http::read(request).await?;
-    let response = nyra_api::server::dispatch(&app, &app.dispatch_config(), request).await;
+async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let ctx = ctx::Ctx::new(env);
+    let config = ctx.dispatch_config();
+    let mut head = http::head(&request)?;
+    let response = match server::route(&config, &head) {
+        Ok(operation) => {
+            head.body = http::read_body(&mut request, operation.max_body_bytes + 1).await?;
+            server::dispatch(&ctx, &config, operation, head).await
+        }
+        Err(response) => {
+            http::read_body(&mut request, 0).await?;
+            response
+        }
+    };
     http::write(response)
 }

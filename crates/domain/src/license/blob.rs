@@ -56,19 +56,6 @@ pub enum LicenseError {
     IssuedInFuture,
 }
 
-impl LicenseError {
-    /// Stable snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            LicenseError::Invalid => "license_invalid",
-            LicenseError::PublicKey => "public_key_invalid",
-            LicenseError::DeviceMismatch => "device_mismatch",
-            LicenseError::Expired => "license_expired",
-            LicenseError::IssuedInFuture => "issued_in_future",
-        }
-    }
-}
-
 /// The JSON payload as signed; unknown fields are tolerated so v1 can grow.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -187,15 +174,6 @@ fn authentic_claims(blob: &str, public_key: &VerifyingKey) -> Option<LicenseClai
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_are_stable() {
-        assert_eq!(LicenseError::Invalid.code(), "license_invalid");
-        assert_eq!(LicenseError::PublicKey.code(), "public_key_invalid");
-        assert_eq!(LicenseError::DeviceMismatch.code(), "device_mismatch");
-        assert_eq!(LicenseError::Expired.code(), "license_expired");
-        assert_eq!(LicenseError::IssuedInFuture.code(), "issued_in_future");
-    }
 
     #[test]
     fn bad_public_keys_are_reported_as_such() {

@@ -31,16 +31,6 @@ pub enum Entitlement {
     None,
 }
 
-impl Entitlement {
-    /// The wire value: `pro` or `none`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Entitlement::Pro => "pro",
-            Entitlement::None => "none",
-        }
-    }
-}
-
 /// The stored subscription facts a decision needs; a row exists only once checkout completed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntitlementInput {
@@ -132,11 +122,5 @@ mod tests {
     fn boundary_saturates() {
         assert_eq!(grace_boundary(i64::MAX, 168), i64::MAX);
         assert_eq!(grace_boundary(1000, -1), 1000);
-    }
-
-    #[test]
-    fn entitlement_wire_values() {
-        assert_eq!(Entitlement::Pro.as_str(), "pro");
-        assert_eq!(Entitlement::None.as_str(), "none");
     }
 }

@@ -47,17 +47,6 @@ pub enum TokenError {
     DeviceMismatch,
 }
 
-impl TokenError {
-    /// Stable snake_case code for the API error body.
-    pub fn code(&self) -> &'static str {
-        match self {
-            TokenError::Invalid => "token_invalid",
-            TokenError::Expired => "token_expired",
-            TokenError::DeviceMismatch => "device_mismatch",
-        }
-    }
-}
-
 /// The JSON payload as signed.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -157,13 +146,6 @@ mod tests {
             verify_any_device(&keys, &tampered, 150),
             Err(TokenError::Invalid)
         );
-    }
-
-    #[test]
-    fn codes_are_stable() {
-        assert_eq!(TokenError::Invalid.code(), "token_invalid");
-        assert_eq!(TokenError::Expired.code(), "token_expired");
-        assert_eq!(TokenError::DeviceMismatch.code(), "device_mismatch");
     }
 
     #[test]

@@ -11,14 +11,90 @@ use serde_json::Value;
 pub struct Event {
     /// Stripe event id (`evt_...`).
     pub id: String,
-    /// Stripe event type, e.g. `invoice.paid`.
-    pub event_type: String,
+    /// Stripe event type, parsed once.
+    pub event_type: EventType,
     /// Unix seconds at which Stripe created the event.
     pub created: i64,
     /// Whether the event comes from live mode.
     pub livemode: bool,
     /// What the event tells us, or [`Facts::Unhandled`].
     pub facts: Facts,
+}
+
+/// The event types the Worker acts on; every other type is [`EventType::Other`] (recorded only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventType {
+    /// `checkout.session.completed`.
+    CheckoutSessionCompleted,
+    /// `customer.subscription.created`.
+    SubscriptionCreated,
+    /// `customer.subscription.updated`.
+    SubscriptionUpdated,
+    /// `customer.subscription.deleted`.
+    SubscriptionDeleted,
+    /// `invoice.paid`.
+    InvoicePaid,
+    /// `invoice.payment_failed`.
+    InvoicePaymentFailed,
+    /// `entitlements.active_entitlement_summary.updated`.
+    EntitlementSummaryUpdated,
+    /// Any other type, as Stripe named it.
+    Other(String),
+}
+
+impl EventType {
+    /// Every handled type (all but [`EventType::Other`]).
+    pub const HANDLED: [EventType; 7] = [
+        EventType::CheckoutSessionCompleted,
+        EventType::SubscriptionCreated,
+        EventType::SubscriptionUpdated,
+        EventType::SubscriptionDeleted,
+        EventType::InvoicePaid,
+        EventType::InvoicePaymentFailed,
+        EventType::EntitlementSummaryUpdated,
+    ];
+
+    /// Parses Stripe's `type` string.
+    pub fn parse(name: &str) -> EventType {
+        Self::HANDLED
+            .into_iter()
+            .find(|t| t.as_str() == name)
+            .unwrap_or_else(|| EventType::Other(name.to_owned()))
+    }
+
+    /// Stripe's name of the type.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::CheckoutSessionCompleted => "checkout.session.completed",
+            Self::SubscriptionCreated => "customer.subscription.created",
+            Self::SubscriptionUpdated => "customer.subscription.updated",
+            Self::SubscriptionDeleted => "customer.subscription.deleted",
+            Self::InvoicePaid => "invoice.paid",
+            Self::InvoicePaymentFailed => "invoice.payment_failed",
+            Self::EntitlementSummaryUpdated => "entitlements.active_entitlement_summary.updated",
+            Self::Other(name) => name,
+        }
+    }
+
+    /// Tie-break rank at equal `created` (higher wins; see `state`'s module doc).
+    pub fn rank(&self) -> u8 {
+        match self {
+            Self::Other(_) => 0,
+            Self::InvoicePaymentFailed => 1,
+            Self::InvoicePaid => 2,
+            Self::CheckoutSessionCompleted => 3,
+            Self::SubscriptionCreated => 4,
+            Self::SubscriptionUpdated => 5,
+            Self::SubscriptionDeleted => 6,
+            Self::EntitlementSummaryUpdated => 7,
+        }
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The typed content of an event, per handled type.
@@ -113,20 +189,6 @@ pub enum EventError {
     Malformed(String),
 }
 
-impl EventError {
-    /// The stable API error code.
-    pub fn code(&self) -> &'static str {
-        "event_malformed"
-    }
-
-    /// The field-level detail (never contains secrets: only the body was parsed).
-    pub fn detail(&self) -> &str {
-        match self {
-            Self::Malformed(detail) => detail,
-        }
-    }
-}
-
 /// Parses a verified event body; unknown types become [`Facts::Unhandled`].
 ///
 /// Uses small hand-written serde structs rather than async-stripe types: async-stripe's
@@ -143,7 +205,7 @@ pub fn parse(body: &[u8]) -> Result<Event, EventError> {
         .and_then(|d| d.object)
         .ok_or_else(|| missing("data.object"))?;
     let id = required(raw.id, "id")?;
-    let event_type = required(raw.event_type, "type")?;
+    let event_type = EventType::parse(&required(raw.event_type, "type")?);
     let created = required(raw.created, "created")?;
     let facts = facts(&event_type, object)?;
     let livemode = raw.livemode.unwrap_or(false);
@@ -156,23 +218,22 @@ pub fn parse(body: &[u8]) -> Result<Event, EventError> {
     })
 }
 
-fn facts(event_type: &str, object: Value) -> Result<Facts, EventError> {
+fn facts(event_type: &EventType, object: Value) -> Result<Facts, EventError> {
+    use EventType::*;
     Ok(match event_type {
-        "checkout.session.completed" => {
+        CheckoutSessionCompleted => {
             Facts::CheckoutCompleted(object_of::<RawCheckout>(object)?.facts()?)
         }
-        "customer.subscription.created"
-        | "customer.subscription.updated"
-        | "customer.subscription.deleted" => {
+        SubscriptionCreated | SubscriptionUpdated | SubscriptionDeleted => {
             Facts::Subscription(object_of::<RawSubscription>(object)?.facts()?)
         }
-        "invoice.paid" | "invoice.payment_failed" => {
+        InvoicePaid | InvoicePaymentFailed => {
             Facts::Invoice(object_of::<RawInvoice>(object)?.facts()?)
         }
-        "entitlements.active_entitlement_summary.updated" => {
+        EntitlementSummaryUpdated => {
             Facts::EntitlementSummary(object_of::<RawSummary>(object)?.facts()?)
         }
-        _ => Facts::Unhandled,
+        Other(_) => Facts::Unhandled,
     })
 }
 

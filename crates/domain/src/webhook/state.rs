@@ -25,10 +25,8 @@
 //! `updated_at` is the only column whose final value depends on delivery order.
 //! Assumes one subscription per customer (the product sells one plan).
 
-use super::event::{Checkout, EntitlementSummary, Event, Facts, Invoice, Subscription};
-
-/// Subscription statuses that grant the `pro` entitlement.
-pub const ENTITLED_STATUSES: &[&str] = &["active", "trialing", "past_due"];
+use super::event::{Checkout, EntitlementSummary, Event, EventType, Facts, Invoice, Subscription};
+use crate::license::is_entitled_status;
 
 /// A bound SQL parameter, executed identically by D1 and rusqlite.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,13 +83,21 @@ entitlements_key = CASE WHEN excluded.entitlements_key > COALESCE(billing_custom
 pub fn plan(event: &Event, now_iso: &str) -> Vec<Statement> {
     let claim = Statement {
         sql: CLAIM_SQL,
-        params: vec![text(&event.id), text(&event.event_type), text(now_iso)],
+        params: vec![
+            text(&event.id),
+            text(event.event_type.as_str()),
+            text(now_iso),
+        ],
     };
     let key = sort_key(event);
     let row = match &event.facts {
         Facts::CheckoutCompleted(c) => Some(checkout_row(c, &key)),
         Facts::Subscription(s) => Some(subscription_row(s, &key)),
-        Facts::Invoice(i) => Some(invoice_row(i, &key, event.event_type == "invoice.paid")),
+        Facts::Invoice(i) => Some(invoice_row(
+            i,
+            &key,
+            event.event_type == EventType::InvoicePaid,
+        )),
         Facts::EntitlementSummary(e) => Some(entitlements_row(e, &key)),
         Facts::Unhandled => None,
     };
@@ -100,9 +106,11 @@ pub fn plan(event: &Event, now_iso: &str) -> Vec<Statement> {
         .collect()
 }
 
-/// Whether a subscription status grants the `pro` entitlement.
+/// The `entitlement` column: derived from the status with the licence's own rule
+/// ([`is_entitled_status`]); a hint for operators reading D1, never read by the Worker, which
+/// decides with `license::evaluate` on every request.
 fn entitlement_for(status: &str) -> &'static str {
-    if ENTITLED_STATUSES.contains(&status) {
+    if is_entitled_status(status) {
         "pro"
     } else {
         "none"
@@ -112,21 +120,7 @@ fn entitlement_for(status: &str) -> &'static str {
 /// The event's sort key: `"{created:012}:{rank}:{event_id}"` (see the module doc).
 pub fn sort_key(event: &Event) -> String {
     let created = event.created.clamp(0, 999_999_999_999);
-    format!("{created:012}:{}:{}", rank(&event.event_type), event.id)
-}
-
-/// Tie-break rank of an event type at equal `created` (higher wins).
-pub fn rank(event_type: &str) -> u8 {
-    match event_type {
-        "invoice.payment_failed" => 1,
-        "invoice.paid" => 2,
-        "checkout.session.completed" => 3,
-        "customer.subscription.created" => 4,
-        "customer.subscription.updated" => 5,
-        "customer.subscription.deleted" => 6,
-        "entitlements.active_entitlement_summary.updated" => 7,
-        _ => 0,
-    }
+    format!("{created:012}:{}:{}", event.event_type.rank(), event.id)
 }
 
 /// Values for one upsert; `None` keys leave their group untouched on conflict (entitlement

@@ -24,18 +24,6 @@ pub enum VerifyError {
     TimestampOutOfTolerance,
 }
 
-impl VerifyError {
-    /// The stable API error code for this rejection.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Missing => "signature_missing",
-            Self::Malformed => "signature_malformed",
-            Self::Mismatch => "signature_mismatch",
-            Self::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
-        }
-    }
-}
-
 /// Verifies `header` over the raw `body` against every comma-separated secret in `secrets`.
 ///
 /// Checks, in Stripe's order: header present, header parses (`t` is an integer, at least one
@@ -49,13 +37,14 @@ pub fn verify(
 ) -> Result<(), VerifyError> {
     let header = header.map(str::trim).filter(|h| !h.is_empty());
     let parsed = parse_header(header.ok_or(VerifyError::Missing)?)?;
-    let matched = configured_secrets(secrets).any(|secret| {
-        let expected = mac(secret, parsed.timestamp, body);
-        parsed
-            .signatures
-            .iter()
-            .any(|sig| bool::from(sig.ct_eq(&expected)))
-    });
+    let matched = configured_secrets(secrets)
+        .filter_map(|secret| mac(secret, parsed.timestamp, body))
+        .any(|expected| {
+            parsed
+                .signatures
+                .iter()
+                .any(|sig| bool::from(sig.ct_eq(&expected)))
+        });
     if !matched {
         return Err(VerifyError::Mismatch);
     }
@@ -67,7 +56,8 @@ pub fn verify(
 
 /// Signs `body` the way Stripe does: `t=<t>,v1=<hex HMAC-SHA256("{t}.{body}")>` (tests and emulator).
 pub fn signature_header(secret: &str, t: i64, body: &[u8]) -> String {
-    format!("t={t},v1={}", hex::encode(mac(secret, t, body)))
+    let signature = mac(secret, t, body).map(hex::encode).unwrap_or_default();
+    format!("t={t},v1={signature}")
 }
 
 /// The non-empty, trimmed secrets of a comma-separated configuration value.
@@ -117,13 +107,11 @@ fn decode_signature(value: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-fn mac(secret: &str, t: i64, body: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    if let Ok(mut hmac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        hmac.update(t.to_string().as_bytes());
-        hmac.update(b".");
-        hmac.update(body);
-        out.copy_from_slice(&hmac.finalize().into_bytes());
-    }
-    out
+/// HMAC-SHA256 over `"{t}.{body}"`; `None` only if the key were refused (HMAC takes any length).
+fn mac(secret: &str, t: i64, body: &[u8]) -> Option<[u8; 32]> {
+    let mut hmac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+    hmac.update(t.to_string().as_bytes());
+    hmac.update(b".");
+    hmac.update(body);
+    Some(hmac.finalize().into_bytes().into())
 }

@@ -178,7 +178,6 @@ fn expired_token_is_token_expired() {
     for now in [NOW + DAY, NOW + DAY + 1, i64::MAX] {
         let err = verify(keys(), &token, "device-A-0001", now);
         assert_eq!(err, Err(TokenError::Expired));
-        assert_eq!(err.err().map(|e| e.code()), Some("token_expired"));
     }
 }
 
@@ -187,7 +186,6 @@ fn token_for_device_a_used_by_device_b_is_device_mismatch() {
     let token = issue(keys(), &token_claims());
     let err = verify(keys(), &token, "device-B-0002", NOW);
     assert_eq!(err, Err(TokenError::DeviceMismatch));
-    assert_eq!(err.err().map(|e| e.code()), Some("device_mismatch"));
 }
 
 #[test]
@@ -250,7 +248,6 @@ fn foreign_and_oversized_tokens_are_invalid() -> TestResult {
         verify(keys, &issue(keys, &huge), "device-A-0001", NOW),
         Err(TokenError::Invalid)
     );
-    assert_eq!(TokenError::Invalid.code(), "token_invalid");
     Ok(())
 }
 
@@ -346,7 +343,6 @@ fn license_for_another_device_is_rejected() {
     let blob = sign(keys, &license_claims());
     let result = verify_license(&blob, &keys.public_key_b64(), "device-B-0002", NOW);
     assert_eq!(result, Err(LicenseError::DeviceMismatch));
-    assert_eq!(result.err().map(|e| e.code()), Some("device_mismatch"));
 }
 
 #[test]
@@ -358,7 +354,6 @@ fn expired_license_is_rejected_at_the_grace_boundary() {
     for now in [boundary, boundary + 1, i64::MAX] {
         let result = verify_license(&blob, &public, "device-A-0001", now);
         assert_eq!(result, Err(LicenseError::Expired));
-        assert_eq!(result.err().map(|e| e.code()), Some("license_expired"));
     }
 }
 
@@ -371,7 +366,6 @@ fn license_issued_in_the_future_is_rejected_beyond_the_skew() {
     for now in [at_skew - 1, NOW - 30 * DAY, 0, i64::MIN] {
         let result = verify_license(&blob, &public, "device-A-0001", now);
         assert_eq!(result, Err(LicenseError::IssuedInFuture));
-        assert_eq!(result.err().map(|e| e.code()), Some("issued_in_future"));
     }
 }
 
@@ -381,7 +375,6 @@ fn license_signed_by_another_key_is_invalid() -> TestResult {
     let blob = sign(&other, &license_claims());
     let result = verify_license(&blob, &keys().public_key_b64(), "device-A-0001", NOW);
     assert_eq!(result, Err(LicenseError::Invalid));
-    assert_eq!(result.err().map(|e| e.code()), Some("license_invalid"));
     let token = issue(keys(), &token_claims());
     let result = verify_license(&token, &keys().public_key_b64(), "device-A-0001", NOW);
     assert_eq!(result, Err(LicenseError::Invalid));

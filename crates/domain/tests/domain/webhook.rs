@@ -4,11 +4,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use nyra_domain::webhook::event::{
-    ActiveEntitlement, Checkout, EntitlementSummary, Event, Facts, Invoice, Subscription, parse,
+    ActiveEntitlement, Checkout, EntitlementSummary, Event, EventError, EventType, Facts, Invoice,
+    Subscription, parse,
 };
-use nyra_domain::webhook::state::{
-    CLAIM_SQL, ENTITLED_STATUSES, SqlValue, UPSERT_SQL, plan, sort_key,
-};
+use nyra_domain::webhook::state::{CLAIM_SQL, SqlValue, UPSERT_SQL, plan, sort_key};
 use nyra_domain::webhook::verify::{VerifyError, signature_header, verify};
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -55,17 +54,21 @@ fn parse_json(value: &Value) -> Result<Event, Box<dyn std::error::Error>> {
 fn malformed_detail(value: &Value) -> Result<String, Box<dyn std::error::Error>> {
     match parse(&serde_json::to_vec(value)?) {
         Ok(event) => Err(format!("expected event_malformed, parsed {event:?}").into()),
-        Err(e) => {
-            assert_eq!(e.code(), "event_malformed");
-            Ok(e.detail().to_owned())
-        }
+        Err(EventError::Malformed(detail)) => Ok(detail),
     }
 }
 
 // ---------------------------------------------------------------- verification
 
+/// The vectors' names for each outcome.
 fn code(result: Result<(), VerifyError>) -> &'static str {
-    result.err().map_or("ok", |e| e.code())
+    match result {
+        Ok(()) => "ok",
+        Err(VerifyError::Missing) => "signature_missing",
+        Err(VerifyError::Malformed) => "signature_malformed",
+        Err(VerifyError::Mismatch) => "signature_mismatch",
+        Err(VerifyError::TimestampOutOfTolerance) => "timestamp_out_of_tolerance",
+    }
 }
 
 #[test]
@@ -207,8 +210,8 @@ fn verification_needs_no_parseable_body_and_messages_are_lower_case() {
         VerifyError::Mismatch,
         VerifyError::TimestampOutOfTolerance,
     ];
-    let codes: BTreeSet<_> = errors.iter().map(VerifyError::code).collect();
-    assert_eq!(codes.len(), 4);
+    let messages: BTreeSet<_> = errors.iter().map(VerifyError::to_string).collect();
+    assert_eq!(messages.len(), 4);
     for error in errors {
         let message = error.to_string();
         assert_eq!(message, message.to_lowercase());
@@ -461,12 +464,9 @@ fn missing_required_fields_are_event_malformed_naming_the_field() -> TestResult 
     let detail = malformed_detail(&json!({"id": 5}))?;
     assert!(detail.starts_with("id: invalid type"), "{detail}");
     let garbage = parse(b"{not json").err().ok_or("garbage parsed")?;
-    assert_eq!(
-        (
-            garbage.code(),
-            garbage.to_string().starts_with("malformed event")
-        ),
-        ("event_malformed", true)
+    assert!(
+        garbage.to_string().starts_with("malformed event: "),
+        "{garbage}"
     );
     Ok(())
 }
@@ -694,7 +694,6 @@ fn mid_lifecycle_the_customer_is_entitled() -> TestResult {
         (column(&row, "status"), column(&row, "entitlement")),
         (text("active"), text("pro"))
     );
-    assert_eq!(ENTITLED_STATUSES, &["active", "trialing", "past_due"]);
     Ok(())
 }
 
@@ -816,7 +815,7 @@ fn event_of(i: usize, spec: &Spec) -> Event {
     };
     Event {
         id: format!("evt_test_p{:03}", (i * 37) % 1000),
-        event_type: event_type.into(),
+        event_type: EventType::parse(event_type),
         created: NOW + spec.created,
         livemode: false,
         facts,
@@ -887,7 +886,9 @@ fn deliver(
 fn expected_status(events: &[Event]) -> Option<String> {
     let writers = events.iter().filter_map(|e| match &e.facts {
         Facts::Subscription(s) => Some((sort_key(e), s.status.clone())),
-        Facts::Invoice(i) if e.event_type == "invoice.paid" && i.subscription_id.is_some() => {
+        Facts::Invoice(i)
+            if e.event_type == EventType::InvoicePaid && i.subscription_id.is_some() =>
+        {
             Some((sort_key(e), "active".to_owned()))
         }
         _ => None,

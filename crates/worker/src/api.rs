@@ -1,31 +1,10 @@
-//! The application state and its `BillingApi` implementation, delegating to one module per resource.
+//! The `BillingApi` implementation: one method per operation, each delegating to its route module.
 
-use crate::{config, routes};
-use nyra_api::rt::DispatchConfig;
+use crate::ctx::Ctx;
+use crate::routes;
 use nyra_api::server::*;
-use worker::Env;
 
-/// Everything a handler may touch: the Worker's bindings.
-pub struct App {
-    /// The Worker's environment (secrets, vars, D1).
-    pub env: Env,
-}
-
-impl App {
-    /// Wraps the environment of one request.
-    pub fn new(env: Env) -> Self {
-        App { env }
-    }
-
-    /// The dispatch layer's settings, from vars.
-    pub fn dispatch_config(&self) -> DispatchConfig {
-        DispatchConfig {
-            allowed_origin: config::var(&self.env, "ALLOWED_ORIGIN"),
-        }
-    }
-}
-
-impl BillingApi for App {
+impl BillingApi for Ctx {
     async fn health(&self, _request: HealthRequest) -> HealthResponse {
         routes::health::handle(self).await
     }

@@ -1,0 +1,128 @@
+//! The one table from errors (the domain's and the Worker's own) to API error codes and details.
+//!
+//! Handlers return `Result<_, ApiError>`; the generated `From<Problem>` of each response enum
+//! picks the variant, and `nyra_api::rt::status_of(code)` alone decides the HTTP status. Each
+//! detail is the variant's `Display`: lower case, never a secret, a key or Stripe's message.
+
+use crate::stripe::StripeError;
+use nyra_api::models::{ErrorCode, Problem};
+use nyra_api::rt::problem_of;
+use nyra_domain::license::{KeyError, TokenError};
+use nyra_domain::webhook::verify::VerifyError;
+
+/// Longest problem detail echoed for a malformed event (serde may quote body fragments).
+const MAX_DETAIL_CHARS: usize = 200;
+
+/// Why a request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Required secrets are not set (names only).
+    #[error("not configured: {}", .0.join(", "))]
+    ConfigMissing(Vec<&'static str>),
+    /// `STRIPE_WEBHOOK_SECRET` is not set.
+    #[error("the webhook secret is not configured")]
+    WebhookSecretMissing,
+    /// `NYRA_LICENSE_SIGNING_SECRET` cannot derive keys.
+    #[error("not configured: NYRA_LICENSE_SIGNING_SECRET is unusable")]
+    SigningSecret(#[from] KeyError),
+    /// A live Stripe key without `BILLING_LIVE_MODE=enabled`.
+    #[error("the stripe key is a live key and BILLING_LIVE_MODE is not enabled")]
+    LiveModeNotEnabled,
+    /// The D1 binding is missing.
+    #[error("the billing database is not bound; try again later")]
+    StorageUnbound,
+    /// A D1 read or write failed.
+    #[error("the billing database did not answer; try again later")]
+    StorageFailed,
+    /// The webhook's D1 batch failed and the event is not recorded.
+    #[error("the billing database did not record the event; try again later")]
+    EventNotRecorded,
+    /// No bearer, or a bearer that is no credential of this API.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// A device access token that does not verify.
+    #[error("{}", token_detail(*.0))]
+    Token(#[from] TokenError),
+    /// A query parameter the operation needs in this mode is missing.
+    #[error("{0}")]
+    InvalidQuery(&'static str),
+    /// No completed checkout matches the device.
+    #[error("no completed checkout session matches this device yet")]
+    CheckoutNotFound,
+    /// No customer row matches the device.
+    #[error("no billing customer matches this device")]
+    CustomerNotFound,
+    /// The webhook signature does not verify.
+    #[error("{0}")]
+    Signature(#[from] VerifyError),
+    /// A verified event body that is not an event of its declared type.
+    #[error("{}", truncate(.0, MAX_DETAIL_CHARS))]
+    EventMalformed(String),
+    /// Stripe refused the checkout's email address.
+    #[error("email: stripe does not accept this email address")]
+    StripeEmail,
+    /// Stripe failed or did not answer.
+    #[error("{}", .0.detail())]
+    Stripe(StripeError),
+}
+
+impl ApiError {
+    /// A failed Stripe call, logged with Stripe's request id; a refused email is the caller's input.
+    pub fn stripe(operation: &str, error: StripeError) -> ApiError {
+        error.log(operation);
+        if error.rejected_param() == Some("customer_email") {
+            return ApiError::StripeEmail;
+        }
+        ApiError::Stripe(error)
+    }
+
+    /// The stable API code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::ConfigMissing(_) | Self::WebhookSecretMissing | Self::SigningSecret(_) => {
+                ErrorCode::ConfigMissing
+            }
+            Self::LiveModeNotEnabled => ErrorCode::LiveModeNotEnabled,
+            Self::StorageUnbound | Self::StorageFailed | Self::EventNotRecorded => {
+                ErrorCode::StorageUnavailable
+            }
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Token(TokenError::Invalid) => ErrorCode::TokenInvalid,
+            Self::Token(TokenError::Expired) => ErrorCode::TokenExpired,
+            Self::Token(TokenError::DeviceMismatch) => ErrorCode::DeviceMismatch,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            Self::CheckoutNotFound => ErrorCode::CheckoutNotFound,
+            Self::CustomerNotFound => ErrorCode::CustomerNotFound,
+            Self::Signature(VerifyError::Missing) => ErrorCode::SignatureMissing,
+            Self::Signature(VerifyError::Malformed) => ErrorCode::SignatureMalformed,
+            Self::Signature(VerifyError::Mismatch) => ErrorCode::SignatureMismatch,
+            Self::Signature(VerifyError::TimestampOutOfTolerance) => {
+                ErrorCode::TimestampOutOfTolerance
+            }
+            Self::EventMalformed(_) => ErrorCode::EventMalformed,
+            Self::StripeEmail => ErrorCode::InvalidBody,
+            Self::Stripe(_) => ErrorCode::StripeError,
+        }
+    }
+}
+
+impl From<ApiError> for Problem {
+    fn from(error: ApiError) -> Problem {
+        problem_of(error.code(), error.to_string())
+    }
+}
+
+fn token_detail(error: TokenError) -> &'static str {
+    match error {
+        TokenError::Invalid => "the device access token is invalid; activate again",
+        TokenError::Expired => "the device access token has expired; activate again",
+        TokenError::DeviceMismatch => "the device access token belongs to another device",
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}

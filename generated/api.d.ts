@@ -39,10 +39,12 @@ export interface paths {
         /**
          * Start a Stripe Checkout session
          * @description Creates a subscription-mode Stripe Checkout Session for the monthly Pro
-         *     price, bound to the calling device. Refuses with
-         *     `503 live_mode_not_enabled` when the Stripe key is a live key and the
-         *     `BILLING_LIVE_MODE` var is not `enabled` (Stripe is not called), and
-         *     with `503 config_missing` naming any missing secret.
+         *     price, bound to the calling device. Refuses, before Stripe is called,
+         *     with `503 checkout_disabled` while the `BILLING_CHECKOUT` switch is not
+         *     `test` or `live` (the production default until the live preflight
+         *     allows it), `503 config_missing` naming any missing secret, and
+         *     `503 live_mode_not_enabled` when the Stripe key is a live key and
+         *     `BILLING_CHECKOUT` is not `live`.
          *
          *     Retries of the same request within a 10-minute window reuse Stripe's
          *     session (the `Idempotency-Key` is derived from the parameters and the
@@ -102,8 +104,12 @@ export interface paths {
          *     answers `duplicate: true` and changes nothing. No CORS.
          *
          *     Rejections are `400` with `signature_missing`, `signature_malformed`,
-         *     `signature_mismatch`, `timestamp_out_of_tolerance` or `event_malformed`,
-         *     and write nothing. `503 config_missing` when no webhook secret is set;
+         *     `signature_mismatch` or `timestamp_out_of_tolerance`, and write nothing.
+         *     Every verified event is recorded and answered `200`: one this service
+         *     cannot use (a malformed body, another price, the other Stripe mode, a
+         *     checkout that is unpaid or not a subscription) answers `handled: false`
+         *     and grants nothing, so Stripe stops retrying it. `503 config_missing`
+         *     when the webhook secret, the Stripe key or the price is not set;
          *     `503 storage_unavailable` when D1 fails: the event claim and the state
          *     change commit together or not at all, so Stripe's retry is safe.
          */
@@ -237,7 +243,7 @@ export interface components {
          * @description Stable machine-readable error code.
          * @enum {string}
          */
-        ErrorCode: "invalid_body" | "invalid_query" | "invalid_header" | "payload_too_large" | "unsupported_media_type" | "route_not_found" | "method_not_allowed" | "origin_not_allowed" | "not_implemented" | "unauthorized" | "token_invalid" | "token_expired" | "device_mismatch" | "checkout_not_found" | "customer_not_found" | "subscription_inactive" | "signature_missing" | "signature_malformed" | "signature_mismatch" | "timestamp_out_of_tolerance" | "event_malformed" | "stripe_error" | "live_mode_not_enabled" | "config_missing" | "storage_unavailable" | "internal_error";
+        ErrorCode: "invalid_body" | "invalid_query" | "invalid_header" | "payload_too_large" | "unsupported_media_type" | "route_not_found" | "method_not_allowed" | "origin_not_allowed" | "unauthorized" | "token_invalid" | "token_expired" | "device_mismatch" | "checkout_not_found" | "customer_not_found" | "subscription_inactive" | "signature_missing" | "signature_malformed" | "signature_mismatch" | "timestamp_out_of_tolerance" | "stripe_error" | "checkout_disabled" | "live_mode_not_enabled" | "config_missing" | "storage_unavailable" | "internal_error";
         /** @description The desktop device identifier: 8 to 128 characters of `A-Z a-z 0-9 . _ : -`. */
         DeviceId: string;
         /** @description A Stripe Checkout Session id (`cs_...`). */
@@ -305,7 +311,7 @@ export interface components {
             received: boolean;
             /** @description The event had been recorded before; nothing changed. */
             duplicate: boolean;
-            /** @description The event type changes billing state (others are only recorded). */
+            /** @description The event changed billing state; false when it was only recorded (another event type, or one that cannot grant anything here). */
             handled: boolean;
         };
         /**
@@ -432,24 +438,6 @@ export interface components {
                 "application/json": components["schemas"]["Problem"];
             };
         };
-        /** @description This route is part of the contract but not served by this deployment yet. */
-        NotImplemented: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "type": "/docs#error-not_implemented",
-                 *       "title": "Not implemented",
-                 *       "status": 501,
-                 *       "code": "not_implemented",
-                 *       "detail": "this route is not implemented yet"
-                 *     }
-                 */
-                "application/json": components["schemas"]["Problem"];
-            };
-        };
         /** @description Stripe answered with an error or did not answer in time. The message is sanitised. */
         StripeError: {
             headers: {
@@ -468,7 +456,7 @@ export interface components {
                 "application/json": components["schemas"]["Problem"];
             };
         };
-        /** @description Configuration missing, live mode not enabled, or D1 unavailable. Retry later. */
+        /** @description Checkout switched off, configuration missing, live mode not enabled, or D1 unavailable. Retry later. */
         ServiceUnavailable: {
             headers: {
                 [name: string]: unknown;

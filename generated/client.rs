@@ -322,8 +322,6 @@ pub mod types {
         MethodNotAllowed,
         #[serde(rename = "origin_not_allowed")]
         OriginNotAllowed,
-        #[serde(rename = "not_implemented")]
-        NotImplemented,
         #[serde(rename = "unauthorized")]
         Unauthorized,
         #[serde(rename = "token_invalid")]
@@ -346,10 +344,10 @@ pub mod types {
         SignatureMismatch,
         #[serde(rename = "timestamp_out_of_tolerance")]
         TimestampOutOfTolerance,
-        #[serde(rename = "event_malformed")]
-        EventMalformed,
         #[serde(rename = "stripe_error")]
         StripeError,
+        #[serde(rename = "checkout_disabled")]
+        CheckoutDisabled,
         #[serde(rename = "live_mode_not_enabled")]
         LiveModeNotEnabled,
         #[serde(rename = "config_missing")]
@@ -370,7 +368,6 @@ pub mod types {
                 Self::RouteNotFound => f.write_str("route_not_found"),
                 Self::MethodNotAllowed => f.write_str("method_not_allowed"),
                 Self::OriginNotAllowed => f.write_str("origin_not_allowed"),
-                Self::NotImplemented => f.write_str("not_implemented"),
                 Self::Unauthorized => f.write_str("unauthorized"),
                 Self::TokenInvalid => f.write_str("token_invalid"),
                 Self::TokenExpired => f.write_str("token_expired"),
@@ -384,8 +381,8 @@ pub mod types {
                 Self::TimestampOutOfTolerance => {
                     f.write_str("timestamp_out_of_tolerance")
                 }
-                Self::EventMalformed => f.write_str("event_malformed"),
                 Self::StripeError => f.write_str("stripe_error"),
+                Self::CheckoutDisabled => f.write_str("checkout_disabled"),
                 Self::LiveModeNotEnabled => f.write_str("live_mode_not_enabled"),
                 Self::ConfigMissing => f.write_str("config_missing"),
                 Self::StorageUnavailable => f.write_str("storage_unavailable"),
@@ -407,7 +404,6 @@ pub mod types {
                 "route_not_found" => Ok(Self::RouteNotFound),
                 "method_not_allowed" => Ok(Self::MethodNotAllowed),
                 "origin_not_allowed" => Ok(Self::OriginNotAllowed),
-                "not_implemented" => Ok(Self::NotImplemented),
                 "unauthorized" => Ok(Self::Unauthorized),
                 "token_invalid" => Ok(Self::TokenInvalid),
                 "token_expired" => Ok(Self::TokenExpired),
@@ -419,8 +415,8 @@ pub mod types {
                 "signature_malformed" => Ok(Self::SignatureMalformed),
                 "signature_mismatch" => Ok(Self::SignatureMismatch),
                 "timestamp_out_of_tolerance" => Ok(Self::TimestampOutOfTolerance),
-                "event_malformed" => Ok(Self::EventMalformed),
                 "stripe_error" => Ok(Self::StripeError),
+                "checkout_disabled" => Ok(Self::CheckoutDisabled),
                 "live_mode_not_enabled" => Ok(Self::LiveModeNotEnabled),
                 "config_missing" => Ok(Self::ConfigMissing),
                 "storage_unavailable" => Ok(Self::StorageUnavailable),
@@ -672,7 +668,7 @@ pub mod types {
     pub struct WebhookAck {
         ///The event had been recorded before; nothing changed.
         pub duplicate: bool,
-        ///The event type changes billing state (others are only recorded).
+        ///The event changed billing state; false when it was only recorded (another event type, or one that cannot grant anything here).
         pub handled: bool,
         ///The event was verified and recorded.
         pub received: bool,
@@ -835,10 +831,12 @@ Sends a `GET` request to `/health`
     /**Start a Stripe Checkout session
 
 Creates a subscription-mode Stripe Checkout Session for the monthly Pro
-price, bound to the calling device. Refuses with
-`503 live_mode_not_enabled` when the Stripe key is a live key and the
-`BILLING_LIVE_MODE` var is not `enabled` (Stripe is not called), and
-with `503 config_missing` naming any missing secret.
+price, bound to the calling device. Refuses, before Stripe is called,
+with `503 checkout_disabled` while the `BILLING_CHECKOUT` switch is not
+`test` or `live` (the production default until the live preflight
+allows it), `503 config_missing` naming any missing secret, and
+`503 live_mode_not_enabled` when the Stripe key is a live key and
+`BILLING_CHECKOUT` is not `live`.
 
 Retries of the same request within a 10-minute window reuse Stripe's
 session (the `Idempotency-Key` is derived from the parameters and the
@@ -973,8 +971,12 @@ against the exact raw body before anything is parsed (HMAC-SHA256,
 answers `duplicate: true` and changes nothing. No CORS.
 
 Rejections are `400` with `signature_missing`, `signature_malformed`,
-`signature_mismatch`, `timestamp_out_of_tolerance` or `event_malformed`,
-and write nothing. `503 config_missing` when no webhook secret is set;
+`signature_mismatch` or `timestamp_out_of_tolerance`, and write nothing.
+Every verified event is recorded and answered `200`: one this service
+cannot use (a malformed body, another price, the other Stripe mode, a
+checkout that is unpaid or not a subscription) answers `handled: false`
+and grants nothing, so Stripe stops retrying it. `503 config_missing`
+when the webhook secret, the Stripe key or the price is not set;
 `503 storage_unavailable` when D1 fails: the event claim and the state
 change commit together or not at all, so Stripe's retry is safe.
 

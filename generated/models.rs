@@ -54,9 +54,6 @@ pub enum ErrorCode {
     /// `origin_not_allowed`
     #[serde(rename = "origin_not_allowed")]
     OriginNotAllowed,
-    /// `not_implemented`
-    #[serde(rename = "not_implemented")]
-    NotImplemented,
     /// `unauthorized`
     #[serde(rename = "unauthorized")]
     Unauthorized,
@@ -90,12 +87,12 @@ pub enum ErrorCode {
     /// `timestamp_out_of_tolerance`
     #[serde(rename = "timestamp_out_of_tolerance")]
     TimestampOutOfTolerance,
-    /// `event_malformed`
-    #[serde(rename = "event_malformed")]
-    EventMalformed,
     /// `stripe_error`
     #[serde(rename = "stripe_error")]
     StripeError,
+    /// `checkout_disabled`
+    #[serde(rename = "checkout_disabled")]
+    CheckoutDisabled,
     /// `live_mode_not_enabled`
     #[serde(rename = "live_mode_not_enabled")]
     LiveModeNotEnabled,
@@ -120,7 +117,6 @@ impl ErrorCode {
         Self::RouteNotFound,
         Self::MethodNotAllowed,
         Self::OriginNotAllowed,
-        Self::NotImplemented,
         Self::Unauthorized,
         Self::TokenInvalid,
         Self::TokenExpired,
@@ -132,8 +128,8 @@ impl ErrorCode {
         Self::SignatureMalformed,
         Self::SignatureMismatch,
         Self::TimestampOutOfTolerance,
-        Self::EventMalformed,
         Self::StripeError,
+        Self::CheckoutDisabled,
         Self::LiveModeNotEnabled,
         Self::ConfigMissing,
         Self::StorageUnavailable,
@@ -150,7 +146,6 @@ impl ErrorCode {
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::OriginNotAllowed => "origin_not_allowed",
-            Self::NotImplemented => "not_implemented",
             Self::Unauthorized => "unauthorized",
             Self::TokenInvalid => "token_invalid",
             Self::TokenExpired => "token_expired",
@@ -162,8 +157,8 @@ impl ErrorCode {
             Self::SignatureMalformed => "signature_malformed",
             Self::SignatureMismatch => "signature_mismatch",
             Self::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
-            Self::EventMalformed => "event_malformed",
             Self::StripeError => "stripe_error",
+            Self::CheckoutDisabled => "checkout_disabled",
             Self::LiveModeNotEnabled => "live_mode_not_enabled",
             Self::ConfigMissing => "config_missing",
             Self::StorageUnavailable => "storage_unavailable",
@@ -222,7 +217,11 @@ pub struct D1Health {
     pub missing_tables: Vec<String>,
     /// Present when D1 did not answer; a short, sanitised reason.
     #[serde(rename = "error")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::rt::present"
+    )]
     pub error: Option<String>,
 }
 impl Validate for D1Health {
@@ -274,7 +273,11 @@ pub struct CheckoutRequest {
     pub device_id: DeviceId,
     /// Prefills the Checkout page's email field.
     #[serde(rename = "email")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::rt::present"
+    )]
     pub email: Option<String>,
 }
 impl Validate for CheckoutRequest {
@@ -335,7 +338,11 @@ pub struct StripeEvent {
     pub id: String,
     /// The `object` field.
     #[serde(rename = "object")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::rt::present"
+    )]
     pub object: Option<String>,
     /// The `type` field.
     #[serde(rename = "type")]
@@ -345,11 +352,19 @@ pub struct StripeEvent {
     pub created: i64,
     /// The `api_version` field.
     #[serde(rename = "api_version")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::rt::present"
+    )]
     pub api_version: Option<String>,
     /// The `livemode` field.
     #[serde(rename = "livemode")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::rt::present"
+    )]
     pub livemode: Option<bool>,
     /// The `data` field.
     #[serde(rename = "data")]
@@ -373,7 +388,7 @@ pub struct WebhookAck {
     /// The event had been recorded before; nothing changed.
     #[serde(rename = "duplicate")]
     pub duplicate: bool,
-    /// The event type changes billing state (others are only recorded).
+    /// The event changed billing state; false when it was only recorded (another event type, or one that cannot grant anything here).
     #[serde(rename = "handled")]
     pub handled: bool,
 }

@@ -14,6 +14,8 @@ pub fn build() -> Result<()> {
     let json = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
     write(&dir.join("openapi.yaml"), &yaml)?;
     write(&dir.join("openapi.json"), &json)?;
+    // The assets layer would answer `text/yaml`; the spec documents `application/yaml`.
+    write(&dir.join("_headers"), HEADERS)?;
     let mut docs = run::node_tool("redocly");
     docs.args([
         "build-docs",
@@ -26,6 +28,9 @@ pub fn build() -> Result<()> {
     .arg(dir.join("docs.html"));
     run::output(docs, "redocly build-docs").map(|_| eprintln!("    dist/assets: ok"))
 }
+
+/// Workers static-assets `_headers`: the media type the spec documents for each document.
+const HEADERS: &str = "/openapi.yaml\n  Content-Type: application/yaml; charset=utf-8\n";
 
 fn write(path: &std::path::Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))

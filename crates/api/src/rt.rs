@@ -130,6 +130,15 @@ pub fn check_str(
     Ok(())
 }
 
+/// Deserializes an optional, non-nullable field: present means a value (`null` is refused).
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// Decodes a query string into pairs.
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.as_bytes())
@@ -242,8 +251,7 @@ pub fn status_of(code: ErrorCode) -> u16 {
         | SignatureMissing
         | SignatureMalformed
         | SignatureMismatch
-        | TimestampOutOfTolerance
-        | EventMalformed => 400,
+        | TimestampOutOfTolerance => 400,
         Unauthorized | TokenInvalid | TokenExpired | DeviceMismatch => 401,
         OriginNotAllowed => 403,
         RouteNotFound | CheckoutNotFound | CustomerNotFound => 404,
@@ -252,9 +260,8 @@ pub fn status_of(code: ErrorCode) -> u16 {
         UnsupportedMediaType => 415,
         SubscriptionInactive => 403,
         InternalError => 500,
-        NotImplemented => 501,
         StripeError => 502,
-        LiveModeNotEnabled | ConfigMissing | StorageUnavailable => 503,
+        CheckoutDisabled | LiveModeNotEnabled | ConfigMissing | StorageUnavailable => 503,
     }
 }
 
@@ -270,7 +277,6 @@ pub fn title_of(code: ErrorCode) -> &'static str {
         RouteNotFound => "Route not found",
         MethodNotAllowed => "Method not allowed",
         OriginNotAllowed => "Origin not allowed",
-        NotImplemented => "Not implemented",
         Unauthorized => "Unauthorized",
         TokenInvalid => "Token invalid",
         TokenExpired => "Token expired",
@@ -282,8 +288,8 @@ pub fn title_of(code: ErrorCode) -> &'static str {
         SignatureMalformed => "Signature malformed",
         SignatureMismatch => "Signature mismatch",
         TimestampOutOfTolerance => "Timestamp out of tolerance",
-        EventMalformed => "Event malformed",
         StripeError => "Stripe error",
+        CheckoutDisabled => "Checkout disabled",
         LiveModeNotEnabled => "Live mode not enabled",
         ConfigMissing => "Configuration missing",
         StorageUnavailable => "Storage unavailable",

@@ -157,7 +157,8 @@ impl Field {
             quote!(#ty)
         };
         let skip = if self.skip_none {
-            quote!(#[serde(default, skip_serializing_if = "Option::is_none")])
+            // Absent is `None`; an explicit `null` is refused, as the schema is not nullable.
+            quote!(#[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::rt::present")])
         } else {
             quote!()
         };

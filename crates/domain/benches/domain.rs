@@ -49,7 +49,7 @@ fn realistic_event() -> Vec<u8> {
             "description": "Nyra Pro (monthly)",
             "discounts": [],
             "price": {
-                "id": "price_test_NyraProMonthly",
+                "id": "price_test_local_pro_monthly",
                 "object": "price",
                 "active": true,
                 "billing_scheme": "per_unit",
@@ -197,14 +197,23 @@ fn entitlement(c: &mut Criterion) {
         EntitlementInput {
             status: Some("active".into()),
             current_period_end: Some(NOW + 20 * DAY),
+            paid_through: Some(NOW + 20 * DAY),
+            checkout_completed_at: Some(NOW - 40 * DAY),
+            mode_matches: true,
         },
         EntitlementInput {
             status: Some("past_due".into()),
             current_period_end: Some(NOW - DAY),
+            paid_through: Some(NOW - DAY),
+            checkout_completed_at: Some(NOW - 40 * DAY),
+            mode_matches: true,
         },
         EntitlementInput {
             status: Some("canceled".into()),
             current_period_end: Some(NOW - 10 * DAY),
+            paid_through: Some(NOW - 10 * DAY),
+            checkout_completed_at: Some(NOW - 40 * DAY),
+            mode_matches: true,
         },
         EntitlementInput::default(),
     ];

@@ -15,6 +15,9 @@ pub const REQUIRED_SECRETS: [&str; 8] = [
 /// Vars the Worker needs; `/health` reports the missing ones by name.
 pub const REQUIRED_VARS: [&str; 2] = ["ALLOWED_ORIGIN", "STRIPE_API_VERSION"];
 
+/// The checkout switch var (`disabled` | `test` | `live`); unset means `disabled`.
+pub const CHECKOUT_SWITCH_VAR: &str = "BILLING_CHECKOUT";
+
 /// The billing tables the Worker reads and writes.
 pub const TABLES: [&str; 3] = [
     "billing_customers",

@@ -2,5 +2,7 @@
 
 #[path = "domain/license.rs"]
 mod license;
+#[path = "domain/scenarios.rs"]
+mod scenarios;
 #[path = "domain/webhook.rs"]
 mod webhook;

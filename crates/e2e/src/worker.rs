@@ -57,7 +57,7 @@ impl WorkerOptions {
                 ("STRIPE_API_VERSION", "2026-02-25.clover"),
                 ("STRIPE_API_BASE", stripe_api_base),
                 ("NYRA_OFFLINE_GRACE_HOURS", "168"),
-                ("BILLING_LIVE_MODE", "disabled"),
+                ("BILLING_CHECKOUT", "test"),
             ]),
             migrate: true,
             port: None,

@@ -104,9 +104,14 @@ impl Ctx {
         license::grace_hours(self.var("NYRA_OFFLINE_GRACE_HOURS").as_deref())
     }
 
-    /// Whether `BILLING_LIVE_MODE` is `enabled`.
-    pub fn live_mode_enabled(&self) -> bool {
-        self.var("BILLING_LIVE_MODE").as_deref().map(str::trim) == Some("enabled")
+    /// The checkout switch `BILLING_CHECKOUT`: `test` or `live` serve checkout, anything else
+    /// (unset included) is `disabled`.
+    pub fn checkout_switch(&self) -> CheckoutSwitch {
+        match self.var("BILLING_CHECKOUT").as_deref().map(str::trim) {
+            Some("test") => CheckoutSwitch::Test,
+            Some("live") => CheckoutSwitch::Live,
+            _ => CheckoutSwitch::Disabled,
+        }
     }
 
     /// The license signing keys from `secret`, derived once per isolate per secret.
@@ -137,6 +142,17 @@ impl Ctx {
     pub fn record_d1_check(&self, ok: bool, now: i64) {
         D1_OK_AT.set(ok.then_some(now));
     }
+}
+
+/// The `BILLING_CHECKOUT` var: whether checkout is served, and whether live keys may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutSwitch {
+    /// Checkout answers `503 checkout_disabled` (rollback step 1, and the production default).
+    Disabled,
+    /// Test keys only.
+    Test,
+    /// Live keys allowed (set by `nyra-ops config-sync` only when the live preflight is GO_LIVE).
+    Live,
 }
 
 /// Test or live, from the key prefix (secret and restricted keys alike).

@@ -5,6 +5,7 @@ mod ctx;
 mod http;
 mod problems;
 mod routes;
+mod settle;
 mod store;
 mod stripe;
 

@@ -10,9 +10,6 @@ use nyra_api::rt::problem_of;
 use nyra_domain::license::{KeyError, TokenError};
 use nyra_domain::webhook::verify::VerifyError;
 
-/// Longest problem detail echoed for a malformed event (serde may quote body fragments).
-const MAX_DETAIL_CHARS: usize = 200;
-
 /// Why a request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -25,8 +22,11 @@ pub enum ApiError {
     /// `NYRA_LICENSE_SIGNING_SECRET` cannot derive keys.
     #[error("not configured: NYRA_LICENSE_SIGNING_SECRET is unusable")]
     SigningSecret(#[from] KeyError),
-    /// A live Stripe key without `BILLING_LIVE_MODE=enabled`.
-    #[error("the stripe key is a live key and BILLING_LIVE_MODE is not enabled")]
+    /// `BILLING_CHECKOUT` is `disabled` or unset.
+    #[error("checkout is switched off for now (BILLING_CHECKOUT is disabled); try again later")]
+    CheckoutDisabled,
+    /// A live Stripe key while `BILLING_CHECKOUT` is not `live`.
+    #[error("the stripe key is a live key and BILLING_CHECKOUT is not live")]
     LiveModeNotEnabled,
     /// The D1 binding is missing.
     #[error("the billing database is not bound; try again later")]
@@ -55,9 +55,6 @@ pub enum ApiError {
     /// The webhook signature does not verify.
     #[error("{0}")]
     Signature(#[from] VerifyError),
-    /// A verified event body that is not an event of its declared type.
-    #[error("{}", truncate(.0, MAX_DETAIL_CHARS))]
-    EventMalformed(String),
     /// Stripe refused the checkout's email address.
     #[error("email: stripe does not accept this email address")]
     StripeEmail,
@@ -82,6 +79,7 @@ impl ApiError {
             Self::ConfigMissing(_) | Self::WebhookSecretMissing | Self::SigningSecret(_) => {
                 ErrorCode::ConfigMissing
             }
+            Self::CheckoutDisabled => ErrorCode::CheckoutDisabled,
             Self::LiveModeNotEnabled => ErrorCode::LiveModeNotEnabled,
             Self::StorageUnbound | Self::StorageFailed | Self::EventNotRecorded => {
                 ErrorCode::StorageUnavailable
@@ -99,7 +97,6 @@ impl ApiError {
             Self::Signature(VerifyError::TimestampOutOfTolerance) => {
                 ErrorCode::TimestampOutOfTolerance
             }
-            Self::EventMalformed(_) => ErrorCode::EventMalformed,
             Self::StripeEmail => ErrorCode::InvalidBody,
             Self::Stripe(_) => ErrorCode::StripeError,
         }
@@ -117,12 +114,5 @@ fn token_detail(error: TokenError) -> &'static str {
         TokenError::Invalid => "the device access token is invalid; activate again",
         TokenError::Expired => "the device access token has expired; activate again",
         TokenError::DeviceMismatch => "the device access token belongs to another device",
-    }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
     }
 }

@@ -1,4 +1,4 @@
-//! The Stripe port: form-encoded POSTs over `worker::Fetch`, pinned `Stripe-Version`, idempotency keys, a 10 s timeout.
+//! The Stripe port: form-encoded POSTs and object reads over `worker::Fetch`, pinned `Stripe-Version`, idempotency keys, a 10 s timeout.
 //!
 //! Every call sends `Authorization: Bearer STRIPE_SECRET_KEY`, `Stripe-Version` (the var
 //! `STRIPE_API_VERSION`, else the pinned [`STRIPE_API_VERSION`]) and an `Idempotency-Key` derived
@@ -166,6 +166,24 @@ pub fn idempotency_key(scope: &str, body: &str, now_unix: i64, window: i64) -> S
     format!("nyra-{scope}-{}", hex::encode(&digest[..16]))
 }
 
+/// The objects the Worker reads back from Stripe.
+#[derive(Debug, Clone, Copy)]
+pub enum Retrieve {
+    /// `GET /v1/subscriptions/{id}`.
+    Subscription,
+    /// `GET /v1/invoices/{id}`.
+    Invoice,
+}
+
+impl Retrieve {
+    fn path(self) -> &'static str {
+        match self {
+            Retrieve::Subscription => "/v1/subscriptions",
+            Retrieve::Invoice => "/v1/invoices",
+        }
+    }
+}
+
 /// A Stripe API client for one request.
 pub struct Stripe {
     base: String,
@@ -209,9 +227,21 @@ impl Stripe {
         answer.decode::<PortalSession>().map(|s| s.url)
     }
 
-    /// POSTs a form, racing the call (body included) against [`TIMEOUT`].
+    /// Reads an object back (`GET /v1/subscriptions/{id}`, `/v1/invoices/{id}`) as raw JSON.
+    pub async fn retrieve(&self, kind: Retrieve, id: &str) -> Result<Vec<u8>, StripeError> {
+        let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        let request = self.request(Method::Get, &format!("{}/{id}", kind.path()), None)?;
+        Ok(self.send(request).await?.body.into_bytes())
+    }
+
+    /// POSTs a form with an idempotency key.
     async fn post(&self, path: &str, form: String, key: &str) -> Result<Answer, StripeError> {
-        let request = self.request(path, form, key)?;
+        let request = self.request(Method::Post, path, Some((form, key)))?;
+        self.send(request).await
+    }
+
+    /// Sends a request, racing the call (body included) against [`TIMEOUT`].
+    async fn send(&self, request: Request) -> Result<Answer, StripeError> {
         let controller = AbortController::default();
         let signal = controller.signal();
         let call = std::pin::pin!(async {
@@ -232,18 +262,26 @@ impl Stripe {
         }
     }
 
-    fn request(&self, path: &str, form: String, key: &str) -> Result<Request, StripeError> {
+    /// A request with the key and version; a POST carries its form and idempotency key.
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        form: Option<(String, &str)>,
+    ) -> Result<Request, StripeError> {
         let headers = Headers::new();
         let set = |name: &str, value: &str| headers.set(name, value);
         set("authorization", &format!("Bearer {}", self.key))
             .and_then(|_| set("stripe-version", &self.version))
-            .and_then(|_| set("idempotency-key", key))
-            .and_then(|_| set("content-type", "application/x-www-form-urlencoded"))
             .map_err(|_| StripeError::Network)?;
         let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(JsValue::from_str(&form)));
+        if let Some((form, key)) = form {
+            set("idempotency-key", key)
+                .and_then(|_| set("content-type", "application/x-www-form-urlencoded"))
+                .map_err(|_| StripeError::Network)?;
+            init.with_body(Some(JsValue::from_str(&form)));
+        }
+        init.with_method(method).with_headers(headers);
         Request::new_with_init(&format!("{}{path}", self.base), &init)
             .map_err(|_| StripeError::Network)
     }

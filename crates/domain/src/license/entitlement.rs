@@ -31,13 +31,23 @@ pub enum Entitlement {
     None,
 }
 
-/// The stored subscription facts a decision needs; a row exists only once checkout completed.
+/// How long after checkout completion the 24-hour fallback may still be issued without
+/// Stripe's subscription and payment data: 72 hours.
+pub const UNSETTLED_WINDOW_SECONDS: i64 = 72 * 3600;
+
+/// The stored billing facts a decision needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntitlementInput {
-    /// Stripe subscription status, `None` until a subscription event arrived.
+    /// Stripe subscription status of our price, `None` until a subscription event arrived.
     pub status: Option<String>,
     /// `current_period_end`, unix seconds, `None` until a subscription event arrived.
     pub current_period_end: Option<i64>,
+    /// End of the service period covered by the last paid invoice, `None` before one.
+    pub paid_through: Option<i64>,
+    /// When the paid subscription checkout completed, `None` without one.
+    pub checkout_completed_at: Option<i64>,
+    /// The row's Stripe mode equals the key's (`false` when it does not, or is unknown).
+    pub mode_matches: bool,
 }
 
 /// The answer for one device at one instant.
@@ -47,9 +57,10 @@ pub struct Decision {
     pub active: bool,
     /// `Pro` exactly when `active`.
     pub entitlement: Entitlement,
-    /// The subscription is `past_due`: access continues until the boundary, the user should pay.
+    /// The subscription is `past_due`: access continues until the paid-through boundary, the
+    /// user should pay.
     pub payment_issue: bool,
-    /// `current_period_end` plus the grace, when period data is known.
+    /// `min(current_period_end, paid_through)` plus the grace, when both are known.
     pub offline_grace_ends_at: Option<i64>,
     /// Expiry of the token and license to issue; `None` when not active (no token then).
     pub token_expires_at: Option<i64>,
@@ -61,20 +72,30 @@ pub fn is_entitled_status(status: &str) -> bool {
 }
 
 /// Decides entitlement at `now_unix` with `grace_hours` (clamped to `0..=720`).
+///
+/// - The row's Stripe mode must match the key's, and the status (when known) must entitle.
+/// - Settled (period and payment known): active until `min(current_period_end, paid_through)`
+///   plus the grace — Stripe moves the period forward before it charges, so an unpaid renewal
+///   is not licensed; a renewal paid late moves `paid_through` and restores the period at once.
+/// - Unsettled (checkout paid, Stripe's data not in yet): a 24-hour expiry, capped at the
+///   period end plus grace when known, and only within 72 hours of checkout completion.
+/// - Every expiry is capped at [`TOKEN_HARD_CAP_SECONDS`] from now.
 pub fn evaluate(input: &EntitlementInput, now_unix: i64, grace_hours: i64) -> Decision {
     let status = input.status.as_deref();
-    let payment_issue = status == Some("past_due");
-    let boundary = input
-        .current_period_end
-        .map(|end| grace_boundary(end, grace_hours));
-    let entitled = status.is_none_or(is_entitled_status);
-    let expires_at = match boundary {
-        Some(boundary) if status.is_some() && entitled && now_unix < boundary => {
-            Some(boundary.min(now_unix.saturating_add(TOKEN_HARD_CAP_SECONDS)))
-        }
-        None if entitled => Some(now_unix.saturating_add(UNSETTLED_TOKEN_SECONDS)),
+    let paid_end = match (input.current_period_end, input.paid_through) {
+        (Some(end), Some(paid)) => Some(end.min(paid)),
         _ => None,
     };
+    let boundary = paid_end.map(|end| grace_boundary(end, grace_hours));
+    let entitled = input.mode_matches && status.is_none_or(is_entitled_status);
+    let expires_at = match (status, boundary) {
+        _ if !entitled => None,
+        (Some(_), Some(boundary)) => (now_unix < boundary).then_some(boundary),
+        // Period data comes only with a status: a row with one and not the other is not ours.
+        (None, _) if input.current_period_end.is_some() => None,
+        _ => unsettled_expiry(input, now_unix, boundary, grace_hours),
+    };
+    let expires_at = expires_at.map(|at| at.min(now_unix.saturating_add(TOKEN_HARD_CAP_SECONDS)));
     Decision {
         active: expires_at.is_some(),
         entitlement: if expires_at.is_some() {
@@ -82,10 +103,39 @@ pub fn evaluate(input: &EntitlementInput, now_unix: i64, grace_hours: i64) -> De
         } else {
             Entitlement::None
         },
-        payment_issue,
+        payment_issue: status == Some("past_due"),
         offline_grace_ends_at: boundary,
         token_expires_at: expires_at,
     }
+}
+
+/// The short fallback while Stripe's data is missing, bounded by the unsettled window.
+fn unsettled_expiry(
+    input: &EntitlementInput,
+    now_unix: i64,
+    boundary: Option<i64>,
+    grace_hours: i64,
+) -> Option<i64> {
+    let completed = input.checkout_completed_at?;
+    if now_unix >= completed.saturating_add(UNSETTLED_WINDOW_SECONDS) {
+        return None;
+    }
+    let fallback = now_unix.saturating_add(UNSETTLED_TOKEN_SECONDS);
+    let period_cap = input
+        .current_period_end
+        .map(|end| grace_boundary(end, grace_hours));
+    let cap = boundary.or(period_cap).unwrap_or(i64::MAX);
+    (now_unix < cap).then(|| fallback.min(cap))
+}
+
+/// Whether a row that may entitle lacks the Stripe data a settled decision needs (status,
+/// period, payment); a row whose status already denies is settled.
+pub fn is_unsettled(input: &EntitlementInput) -> bool {
+    let may_entitle = input.status.as_deref().is_none_or(is_entitled_status);
+    may_entitle
+        && (input.status.is_none()
+            || input.current_period_end.is_none()
+            || input.paid_through.is_none())
 }
 
 /// `current_period_end + grace_hours` (clamped) in unix seconds.

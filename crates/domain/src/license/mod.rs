@@ -12,8 +12,9 @@ pub use blob::{
 };
 pub use entitlement::{
     DEFAULT_OFFLINE_GRACE_HOURS, Decision, ENTITLED_STATUSES, Entitlement, EntitlementInput,
-    MAX_OFFLINE_GRACE_HOURS, TOKEN_HARD_CAP_SECONDS, UNSETTLED_TOKEN_SECONDS, evaluate,
-    grace_boundary, grace_hours, is_entitled_status,
+    MAX_OFFLINE_GRACE_HOURS, TOKEN_HARD_CAP_SECONDS, UNSETTLED_TOKEN_SECONDS,
+    UNSETTLED_WINDOW_SECONDS, evaluate, grace_boundary, grace_hours, is_entitled_status,
+    is_unsettled,
 };
 pub use keys::{KeyError, Keys, MIN_SECRET_BYTES, kid_of};
 pub use token::{

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::Digest;
 
 /// A parsed event: the envelope plus the typed facts of a handled type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,10 @@ pub struct Event {
 pub enum EventType {
     /// `checkout.session.completed`.
     CheckoutSessionCompleted,
+    /// `checkout.session.async_payment_succeeded`.
+    CheckoutAsyncPaymentSucceeded,
+    /// `checkout.session.async_payment_failed`.
+    CheckoutAsyncPaymentFailed,
     /// `customer.subscription.created`.
     SubscriptionCreated,
     /// `customer.subscription.updated`.
@@ -44,8 +49,10 @@ pub enum EventType {
 
 impl EventType {
     /// Every handled type (all but [`EventType::Other`]).
-    pub const HANDLED: [EventType; 7] = [
+    pub const HANDLED: [EventType; 9] = [
         EventType::CheckoutSessionCompleted,
+        EventType::CheckoutAsyncPaymentSucceeded,
+        EventType::CheckoutAsyncPaymentFailed,
         EventType::SubscriptionCreated,
         EventType::SubscriptionUpdated,
         EventType::SubscriptionDeleted,
@@ -66,6 +73,8 @@ impl EventType {
     pub fn as_str(&self) -> &str {
         match self {
             Self::CheckoutSessionCompleted => "checkout.session.completed",
+            Self::CheckoutAsyncPaymentSucceeded => "checkout.session.async_payment_succeeded",
+            Self::CheckoutAsyncPaymentFailed => "checkout.session.async_payment_failed",
             Self::SubscriptionCreated => "customer.subscription.created",
             Self::SubscriptionUpdated => "customer.subscription.updated",
             Self::SubscriptionDeleted => "customer.subscription.deleted",
@@ -82,11 +91,12 @@ impl EventType {
             Self::Other(_) => 0,
             Self::InvoicePaymentFailed => 1,
             Self::InvoicePaid => 2,
-            Self::CheckoutSessionCompleted => 3,
-            Self::SubscriptionCreated => 4,
-            Self::SubscriptionUpdated => 5,
-            Self::SubscriptionDeleted => 6,
-            Self::EntitlementSummaryUpdated => 7,
+            Self::CheckoutSessionCompleted | Self::CheckoutAsyncPaymentFailed => 3,
+            Self::CheckoutAsyncPaymentSucceeded => 4,
+            Self::SubscriptionCreated => 5,
+            Self::SubscriptionUpdated => 6,
+            Self::SubscriptionDeleted => 7,
+            Self::EntitlementSummaryUpdated => 8,
         }
     }
 }
@@ -100,7 +110,7 @@ impl std::fmt::Display for EventType {
 /// The typed content of an event, per handled type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Facts {
-    /// `checkout.session.completed`.
+    /// `checkout.session.completed` and its `async_payment_*` follow-ups.
     CheckoutCompleted(Checkout),
     /// `customer.subscription.created`, `.updated` or `.deleted`.
     Subscription(Subscription),
@@ -117,11 +127,16 @@ pub enum Facts {
 pub struct Checkout {
     /// Checkout Session id (`cs_...`).
     pub session_id: String,
-    /// Customer id (`cus_...`).
-    pub customer_id: String,
+    /// Customer id (`cus_...`); `None` for sessions that made no customer (payment mode).
+    pub customer_id: Option<String>,
+    /// `subscription` or `payment` (or `setup`).
+    pub mode: Option<String>,
+    /// `paid`, `unpaid` (an async payment still pending) or `no_payment_required`.
+    pub payment_status: Option<String>,
     /// Subscription created by the session, if any.
     pub subscription_id: Option<String>,
-    /// `metadata.deviceId`, else `client_reference_id`.
+    /// `metadata.deviceId`: only sessions this Worker created carry it (a Payment Link's
+    /// `client_reference_id` is set by whoever opens the link, so it is not trusted).
     pub device_id: Option<String>,
     /// `customer_details.email`, else `customer_email`.
     pub email: Option<String>,
@@ -142,8 +157,12 @@ pub struct Subscription {
     pub device_id: Option<String>,
     /// Price of the first item.
     pub price_id: Option<String>,
+    /// Prices of every item, in Stripe's order.
+    pub price_ids: Vec<String>,
     /// Latest `current_period_end` over the items (the period lives on items since basil).
     pub current_period_end: Option<i64>,
+    /// The subscription's latest invoice (`in_...`), if any.
+    pub latest_invoice: Option<String>,
 }
 
 /// Facts of an invoice.
@@ -157,6 +176,17 @@ pub struct Invoice {
     pub status: Option<String>,
     /// `parent.subscription_details.subscription`, when a subscription generated the invoice.
     pub subscription_id: Option<String>,
+    /// The invoice's lines: price and service period end of each.
+    pub lines: Vec<InvoiceLine>,
+}
+
+/// One invoice line: what it charged for, and the service period it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceLine {
+    /// `pricing.price_details.price` (clover; `price.id` before basil).
+    pub price_id: Option<String>,
+    /// `period.end`: the end of the service period this line pays for.
+    pub period_end: Option<i64>,
 }
 
 /// Facts of an active-entitlement summary.
@@ -189,6 +219,27 @@ pub enum EventError {
     Malformed(String),
 }
 
+/// The event id and type of a body [`parse`] refused, for recording it: the body's own `id` and
+/// `type` when present, else `unparsed_<sha256 prefix>` and `unparsed`.
+pub fn identify(body: &[u8]) -> (String, String) {
+    #[derive(Deserialize)]
+    struct Ids {
+        id: Option<String>,
+        #[serde(rename = "type")]
+        event_type: Option<String>,
+    }
+    let ids = serde_json::from_slice::<Ids>(body).ok();
+    let (id, event_type) = ids.map_or((None, None), |i| (i.id, i.event_type));
+    let id = non_empty(id).unwrap_or_else(|| {
+        let digest = sha2::Sha256::digest(body);
+        format!("unparsed_{}", hex::encode(&digest[..16]))
+    });
+    (
+        id,
+        non_empty(event_type).unwrap_or_else(|| "unparsed".to_owned()),
+    )
+}
+
 /// Parses a verified event body; unknown types become [`Facts::Unhandled`].
 ///
 /// Uses small hand-written serde structs rather than async-stripe types: async-stripe's
@@ -218,10 +269,35 @@ pub fn parse(body: &[u8]) -> Result<Event, EventError> {
     })
 }
 
+/// A subscription or invoice object read back from Stripe, as an event-shaped snapshot dated
+/// `created` (the reading instant), so it goes through the same guarded upsert as webhooks.
+/// Its id is `settle_<object id>`; it is never claimed in `processed_events`.
+pub fn snapshot(event_type: EventType, body: &[u8], created: i64) -> Result<Event, EventError> {
+    #[derive(Deserialize)]
+    struct Head {
+        id: Option<String>,
+        livemode: Option<bool>,
+    }
+    let object: Value = serde_json::from_slice(body).map_err(|e| malformed_json(&e))?;
+    let head: Head = object_of(object.clone())?;
+    let facts = facts(&event_type, object)?;
+    Ok(Event {
+        id: format!("settle_{}", required_text(head.id, "data.object.id")?),
+        event_type,
+        created,
+        livemode: head.livemode.unwrap_or(false),
+        facts,
+    })
+}
+
+fn malformed_json(error: &serde_json::Error) -> EventError {
+    EventError::Malformed(format!("body: {error}"))
+}
+
 fn facts(event_type: &EventType, object: Value) -> Result<Facts, EventError> {
     use EventType::*;
     Ok(match event_type {
-        CheckoutSessionCompleted => {
+        CheckoutSessionCompleted | CheckoutAsyncPaymentSucceeded | CheckoutAsyncPaymentFailed => {
             Facts::CheckoutCompleted(object_of::<RawCheckout>(object)?.facts()?)
         }
         SubscriptionCreated | SubscriptionUpdated | SubscriptionDeleted => {
@@ -318,10 +394,11 @@ struct RawCheckout {
     id: Option<String>,
     customer: Option<IdRef>,
     subscription: Option<IdRef>,
-    client_reference_id: Option<String>,
     metadata: Option<HashMap<String, Option<String>>>,
     customer_details: Option<RawCustomerDetails>,
     customer_email: Option<String>,
+    mode: Option<String>,
+    payment_status: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -331,12 +408,14 @@ struct RawCustomerDetails {
 
 impl RawCheckout {
     fn facts(self) -> Result<Checkout, EventError> {
-        let device_id = device_of(self.metadata.as_ref()).or(non_empty(self.client_reference_id));
+        let device_id = device_of(self.metadata.as_ref());
         let email = non_empty(self.customer_details.and_then(|d| d.email))
             .or(non_empty(self.customer_email));
         Ok(Checkout {
             session_id: required_text(self.id, "data.object.id")?,
-            customer_id: id_of(self.customer).ok_or_else(|| missing("data.object.customer"))?,
+            customer_id: id_of(self.customer),
+            mode: non_empty(self.mode),
+            payment_status: non_empty(self.payment_status),
             subscription_id: id_of(self.subscription),
             device_id,
             email,
@@ -352,6 +431,7 @@ struct RawSubscription {
     cancel_at_period_end: Option<bool>,
     metadata: Option<HashMap<String, Option<String>>>,
     items: Option<RawList<RawItem>>,
+    latest_invoice: Option<IdRef>,
 }
 
 #[derive(Deserialize)]
@@ -368,10 +448,10 @@ struct RawPrice {
 impl RawSubscription {
     fn facts(self) -> Result<Subscription, EventError> {
         let items = required(self.items, "data.object.items")?.data;
-        let price_id = items
-            .first()
-            .and_then(|i| i.price.as_ref())
-            .and_then(|p| non_empty(p.id.clone()));
+        let price_ids: Vec<String> = items
+            .iter()
+            .filter_map(|i| i.price.as_ref().and_then(|p| non_empty(p.id.clone())))
+            .collect();
         Ok(Subscription {
             subscription_id: required_text(self.id, "data.object.id")?,
             customer_id: id_of(self.customer).ok_or_else(|| missing("data.object.customer"))?,
@@ -381,8 +461,10 @@ impl RawSubscription {
                 "data.object.cancel_at_period_end",
             )?,
             device_id: device_of(self.metadata.as_ref()),
-            price_id,
+            price_id: price_ids.first().cloned(),
+            price_ids,
             current_period_end: items.iter().filter_map(|i| i.current_period_end).max(),
+            latest_invoice: id_of(self.latest_invoice),
         })
     }
 }
@@ -393,6 +475,42 @@ struct RawInvoice {
     customer: Option<IdRef>,
     status: Option<String>,
     parent: Option<RawParent>,
+    lines: Option<RawList<RawLine>>,
+}
+
+#[derive(Deserialize)]
+struct RawLine {
+    pricing: Option<RawPricing>,
+    price: Option<IdRef>,
+    period: Option<RawPeriod>,
+}
+
+#[derive(Deserialize)]
+struct RawPricing {
+    price_details: Option<RawPriceDetails>,
+}
+
+#[derive(Deserialize)]
+struct RawPriceDetails {
+    price: Option<IdRef>,
+}
+
+#[derive(Deserialize)]
+struct RawPeriod {
+    end: Option<i64>,
+}
+
+impl RawLine {
+    fn facts(self) -> InvoiceLine {
+        let priced = self
+            .pricing
+            .and_then(|p| p.price_details)
+            .and_then(|d| d.price);
+        InvoiceLine {
+            price_id: id_of(priced.or(self.price)),
+            period_end: self.period.and_then(|p| p.end),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -413,6 +531,10 @@ impl RawInvoice {
             customer_id: id_of(self.customer).ok_or_else(|| missing("data.object.customer"))?,
             status: non_empty(self.status),
             subscription_id: id_of(details.and_then(|d| d.subscription)),
+            lines: self
+                .lines
+                .map(|l| l.data.into_iter().map(RawLine::facts).collect())
+                .unwrap_or_default(),
         })
     }
 }

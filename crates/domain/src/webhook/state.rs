@@ -1,25 +1,37 @@
 //! Turns a parsed event into the D1 statements (claim + one guarded upsert) that record it.
 //!
-//! Order independence: each field group of `billing_customers` has a guard column (migration
-//! 0002) holding the sort key of the event that last wrote the group; an event writes a group
-//! only when its key is greater, so any delivery order ends in the same row.
+//! Only events that can grant access for THIS deployment change state ([`Expect`]): the event's
+//! `livemode` must equal the Stripe key's mode; a checkout must be `mode=subscription` with
+//! `payment_status` `paid` or `no_payment_required` and name a customer; a subscription must
+//! carry an item of our price; an invoice line counts only for our price. Anything else is
+//! claimed (so a redelivery is a duplicate) and answered `handled: false` with a reason.
+//!
+//! Order independence: each field group of `billing_customers` has a guard column (migrations
+//! 0002, 0003) holding the sort key of the event that last wrote the group; an event writes a
+//! group only when its key is greater, so any delivery order ends in the same row.
 //!
 //! Sort key: `"{created:012}:{rank}:{event_id}"`, compared as text. Ties on `created` are broken
-//! by the event type's rank (higher wins: `customer.subscription.deleted` 6 > `.updated` 5 >
-//! `.created` 4 > `checkout.session.completed` 3 > `invoice.paid` 2 > `invoice.payment_failed` 1;
-//! the entitlement summary is 7 but shares its group with no other type), then by event id.
+//! by the event type's rank ([`EventType::rank`]), then by event id. Subscription events put
+//! Stripe's own data before the rank: `"{created:012}:{terminal}:{period_end:012}:{rank}:{id}"`,
+//! so at equal `created` a terminal status (`canceled`, `incomplete_expired`) beats a
+//! non-terminal one and the later `current_period_end` beats the earlier; the event id decides
+//! only between snapshots equal in all of these.
 //!
 //! Groups and guards:
-//! - `checkout_key`: `checkout_session_id`, `email` (checkout.session.completed).
+//! - `checkout_key`: `checkout_session_id`, `email`, `checkout_completed_at` (a paid
+//!   subscription checkout: `checkout.session.completed` or `.async_payment_succeeded`).
 //! - `device_key`: `device_id`; checkout keys are prefixed `1:`, subscription keys `0:`, so the
 //!   checkout's device wins whatever the order and a subscription's device only fills a gap.
 //! - `subscription_id_key`: `subscription_id`; subscription events `1:`, checkout `0:` (a
 //!   checkout only supplies the id until a subscription event is seen).
 //! - `subscription_key`: `price_id`, `current_period_end`, `cancel_at_period_end`.
-//! - `status_key`: `status`, `entitlement` (subscription events, and `invoice.paid` of a
-//!   subscription invoice, which sets `active`).
+//! - `status_key`: `status`, `entitlement` — subscription events only: an invoice never
+//!   changes the status, so a paid invoice cannot revive a canceled subscription.
 //! - `invoice_key`: `last_invoice_id`, `last_invoice_status` (invoice events).
 //! - `entitlements_key`: `stripe_entitlements_json` (entitlement summaries).
+//! - `paid_through` has no key: it only grows (`MAX` of the stored value and the end of the
+//!   service period of our price's lines on a paid invoice), which is order-independent.
+//! - `livemode` is written by every usable event (all of them match the key's mode).
 //!
 //! A group an event does not write gets a NULL key, and `NULL > x` is never true in SQL.
 //! `updated_at` is the only column whose final value depends on delivery order.
@@ -52,58 +64,132 @@ pub struct Statement {
 pub const CLAIM_SQL: &str =
     "INSERT INTO processed_events (event_id, type, processed_at) VALUES (?1, ?2, ?3)";
 
-/// The guarded upsert shared by every handled event type.
-pub const UPSERT_SQL: &str = "INSERT INTO billing_customers (customer_id, updated_at, \
-checkout_key, checkout_session_id, email, device_key, device_id, subscription_id_key, subscription_id, \
-subscription_key, price_id, current_period_end, cancel_at_period_end, status_key, status, entitlement, \
-invoice_key, last_invoice_id, last_invoice_status, entitlements_key, stripe_entitlements_json) \
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
-ON CONFLICT (customer_id) DO UPDATE SET updated_at = excluded.updated_at, \
-checkout_session_id = CASE WHEN excluded.checkout_key > COALESCE(billing_customers.checkout_key, '') THEN excluded.checkout_session_id ELSE billing_customers.checkout_session_id END, \
-email = CASE WHEN excluded.checkout_key > COALESCE(billing_customers.checkout_key, '') THEN excluded.email ELSE billing_customers.email END, \
-checkout_key = CASE WHEN excluded.checkout_key > COALESCE(billing_customers.checkout_key, '') THEN excluded.checkout_key ELSE billing_customers.checkout_key END, \
-device_id = CASE WHEN excluded.device_key > COALESCE(billing_customers.device_key, '') THEN excluded.device_id ELSE billing_customers.device_id END, \
-device_key = CASE WHEN excluded.device_key > COALESCE(billing_customers.device_key, '') THEN excluded.device_key ELSE billing_customers.device_key END, \
-subscription_id = CASE WHEN excluded.subscription_id_key > COALESCE(billing_customers.subscription_id_key, '') THEN excluded.subscription_id ELSE billing_customers.subscription_id END, \
-subscription_id_key = CASE WHEN excluded.subscription_id_key > COALESCE(billing_customers.subscription_id_key, '') THEN excluded.subscription_id_key ELSE billing_customers.subscription_id_key END, \
-price_id = CASE WHEN excluded.subscription_key > COALESCE(billing_customers.subscription_key, '') THEN excluded.price_id ELSE billing_customers.price_id END, \
-current_period_end = CASE WHEN excluded.subscription_key > COALESCE(billing_customers.subscription_key, '') THEN excluded.current_period_end ELSE billing_customers.current_period_end END, \
-cancel_at_period_end = CASE WHEN excluded.subscription_key > COALESCE(billing_customers.subscription_key, '') THEN excluded.cancel_at_period_end ELSE billing_customers.cancel_at_period_end END, \
-subscription_key = CASE WHEN excluded.subscription_key > COALESCE(billing_customers.subscription_key, '') THEN excluded.subscription_key ELSE billing_customers.subscription_key END, \
-status = CASE WHEN excluded.status_key > COALESCE(billing_customers.status_key, '') THEN excluded.status ELSE billing_customers.status END, \
-entitlement = CASE WHEN excluded.status_key > COALESCE(billing_customers.status_key, '') THEN excluded.entitlement ELSE billing_customers.entitlement END, \
-status_key = CASE WHEN excluded.status_key > COALESCE(billing_customers.status_key, '') THEN excluded.status_key ELSE billing_customers.status_key END, \
-last_invoice_id = CASE WHEN excluded.invoice_key > COALESCE(billing_customers.invoice_key, '') THEN excluded.last_invoice_id ELSE billing_customers.last_invoice_id END, \
-last_invoice_status = CASE WHEN excluded.invoice_key > COALESCE(billing_customers.invoice_key, '') THEN excluded.last_invoice_status ELSE billing_customers.last_invoice_status END, \
-invoice_key = CASE WHEN excluded.invoice_key > COALESCE(billing_customers.invoice_key, '') THEN excluded.invoice_key ELSE billing_customers.invoice_key END, \
-stripe_entitlements_json = CASE WHEN excluded.entitlements_key > COALESCE(billing_customers.entitlements_key, '') THEN excluded.stripe_entitlements_json ELSE billing_customers.stripe_entitlements_json END, \
-entitlements_key = CASE WHEN excluded.entitlements_key > COALESCE(billing_customers.entitlements_key, '') THEN excluded.entitlements_key ELSE billing_customers.entitlements_key END";
+/// The guarded upsert shared by every handled event type (columns in [`Row::statement`] order).
+pub const UPSERT_SQL: &str = "INSERT INTO billing_customers (customer_id, updated_at, checkout_key, checkout_session_id, \
+email, checkout_completed_at, device_key, device_id, subscription_id_key, subscription_id, \
+subscription_key, price_id, current_period_end, cancel_at_period_end, status_key, status, \
+entitlement, invoice_key, last_invoice_id, last_invoice_status, entitlements_key, \
+stripe_entitlements_json, paid_through, livemode) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
+?24) ON CONFLICT (customer_id) DO UPDATE SET updated_at = excluded.updated_at, \
+checkout_session_id = CASE WHEN excluded.checkout_key > COALESCE(billing_customers.checkout_key, \
+'') THEN excluded.checkout_session_id ELSE billing_customers.checkout_session_id END, \
+email = CASE WHEN excluded.checkout_key > COALESCE(billing_customers.checkout_key, \
+'') THEN excluded.email ELSE billing_customers.email END, \
+checkout_completed_at = CASE WHEN excluded.checkout_key > COALESCE(billing_customers.checkout_key, \
+'') THEN excluded.checkout_completed_at ELSE billing_customers.checkout_completed_at END, \
+checkout_key = CASE WHEN excluded.checkout_key > COALESCE(billing_customers.checkout_key, \
+'') THEN excluded.checkout_key ELSE billing_customers.checkout_key END, \
+device_id = CASE WHEN excluded.device_key > COALESCE(billing_customers.device_key, \
+'') THEN excluded.device_id ELSE billing_customers.device_id END, \
+device_key = CASE WHEN excluded.device_key > COALESCE(billing_customers.device_key, \
+'') THEN excluded.device_key ELSE billing_customers.device_key END, \
+subscription_id = CASE WHEN excluded.subscription_id_key > COALESCE(billing_customers.subscription_id_key, \
+'') THEN excluded.subscription_id ELSE billing_customers.subscription_id END, \
+subscription_id_key = CASE WHEN excluded.subscription_id_key > COALESCE(billing_customers.subscription_id_key, \
+'') THEN excluded.subscription_id_key ELSE billing_customers.subscription_id_key END, \
+price_id = CASE WHEN excluded.subscription_key > COALESCE(billing_customers.subscription_key, \
+'') THEN excluded.price_id ELSE billing_customers.price_id END, \
+current_period_end = CASE WHEN excluded.subscription_key > COALESCE(billing_customers.subscription_key, \
+'') THEN excluded.current_period_end ELSE billing_customers.current_period_end END, \
+cancel_at_period_end = CASE WHEN excluded.subscription_key > COALESCE(billing_customers.subscription_key, \
+'') THEN excluded.cancel_at_period_end ELSE billing_customers.cancel_at_period_end END, \
+subscription_key = CASE WHEN excluded.subscription_key > COALESCE(billing_customers.subscription_key, \
+'') THEN excluded.subscription_key ELSE billing_customers.subscription_key END, \
+status = CASE WHEN excluded.status_key > COALESCE(billing_customers.status_key, \
+'') THEN excluded.status ELSE billing_customers.status END, \
+entitlement = CASE WHEN excluded.status_key > COALESCE(billing_customers.status_key, \
+'') THEN excluded.entitlement ELSE billing_customers.entitlement END, \
+status_key = CASE WHEN excluded.status_key > COALESCE(billing_customers.status_key, \
+'') THEN excluded.status_key ELSE billing_customers.status_key END, \
+last_invoice_id = CASE WHEN excluded.invoice_key > COALESCE(billing_customers.invoice_key, \
+'') THEN excluded.last_invoice_id ELSE billing_customers.last_invoice_id END, \
+last_invoice_status = CASE WHEN excluded.invoice_key > COALESCE(billing_customers.invoice_key, \
+'') THEN excluded.last_invoice_status ELSE billing_customers.last_invoice_status END, \
+invoice_key = CASE WHEN excluded.invoice_key > COALESCE(billing_customers.invoice_key, \
+'') THEN excluded.invoice_key ELSE billing_customers.invoice_key END, \
+stripe_entitlements_json = CASE WHEN excluded.entitlements_key > COALESCE(billing_customers.entitlements_key, \
+'') THEN excluded.stripe_entitlements_json ELSE billing_customers.stripe_entitlements_json END, \
+entitlements_key = CASE WHEN excluded.entitlements_key > COALESCE(billing_customers.entitlements_key, \
+'') THEN excluded.entitlements_key ELSE billing_customers.entitlements_key END, \
+paid_through = CASE WHEN excluded.paid_through IS NULL THEN billing_customers.paid_through WHEN billing_customers.paid_through IS NULL THEN excluded.paid_through ELSE MAX(billing_customers.paid_through, \
+excluded.paid_through) END, livemode = COALESCE(excluded.livemode, \
+billing_customers.livemode)";
 
-/// The statements to run in ONE batch: the claim, then the state change (none if unhandled).
-pub fn plan(event: &Event, now_iso: &str) -> Vec<Statement> {
-    let claim = Statement {
-        sql: CLAIM_SQL,
-        params: vec![
-            text(&event.id),
-            text(event.event_type.as_str()),
-            text(now_iso),
-        ],
+/// What this deployment accepts as a grant: our price, our Stripe mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expect<'a> {
+    /// `NYRA_STRIPE_PRICE_PRO_MONTHLY`.
+    pub price_id: &'a str,
+    /// The key is a live key (`sk_live_`/`rk_live_`); events must match it.
+    pub livemode: bool,
+}
+
+/// The statements for one event and whether it changed billing state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Run in ONE batch: the claim, then the guarded upsert when the event is usable.
+    pub statements: Vec<Statement>,
+    /// Why a verified event changes nothing (`None` when it is handled).
+    pub ignored: Option<&'static str>,
+}
+
+/// Plans the claim and, for a usable event, the state change.
+pub fn plan(event: &Event, expect: &Expect, now_iso: &str) -> Plan {
+    let claim = claim(&event.id, event.event_type.as_str(), now_iso);
+    let (row, ignored) = match usable_row(event, expect) {
+        Ok(row) => (row, None),
+        Err(reason) => (None, Some(reason)),
     };
+    Plan {
+        statements: std::iter::once(claim)
+            .chain(row.map(|r| r.statement(now_iso)))
+            .collect(),
+        ignored,
+    }
+}
+
+/// Only the state change of an event (no claim): for snapshots read back from Stripe.
+pub fn state_change(event: &Event, expect: &Expect, now_iso: &str) -> Option<Statement> {
+    usable_row(event, expect)
+        .ok()
+        .flatten()
+        .map(|r| r.statement(now_iso))
+}
+
+/// The claim of an event id; a duplicate violates the primary key and fails the whole batch.
+pub fn claim(event_id: &str, event_type: &str, now_iso: &str) -> Statement {
+    Statement {
+        sql: CLAIM_SQL,
+        params: vec![text(event_id), text(event_type), text(now_iso)],
+    }
+}
+
+/// The upsert an event makes (`Ok(None)`: understood, nothing to write), or why it is ignored.
+fn usable_row(event: &Event, expect: &Expect) -> Result<Option<Row>, &'static str> {
+    if matches!(event.facts, Facts::Unhandled) {
+        return Err("event type not used");
+    }
+    if event.livemode != expect.livemode {
+        return Err("livemode does not match the stripe key's mode");
+    }
     let key = sort_key(event);
     let row = match &event.facts {
-        Facts::CheckoutCompleted(c) => Some(checkout_row(c, &key)),
-        Facts::Subscription(s) => Some(subscription_row(s, &key)),
+        Facts::CheckoutCompleted(c) => checkout_row(c, &event.event_type, event.created, &key)?,
+        Facts::Subscription(s) => Some(subscription_row(s, expect, &key)?),
         Facts::Invoice(i) => Some(invoice_row(
             i,
+            expect,
             &key,
             event.event_type == EventType::InvoicePaid,
-        )),
+        )?),
         Facts::EntitlementSummary(e) => Some(entitlements_row(e, &key)),
         Facts::Unhandled => None,
     };
-    std::iter::once(claim)
-        .chain(row.map(|r| r.statement(now_iso)))
-        .collect()
+    Ok(row.map(|row| Row {
+        livemode: Some(event.livemode),
+        ..row
+    }))
 }
 
 /// The `entitlement` column: derived from the status with the licence's own rule
@@ -117,10 +203,23 @@ fn entitlement_for(status: &str) -> &'static str {
     }
 }
 
-/// The event's sort key: `"{created:012}:{rank}:{event_id}"` (see the module doc).
+/// Statuses Stripe never leaves.
+pub fn is_terminal_status(status: &str) -> bool {
+    matches!(status, "canceled" | "incomplete_expired")
+}
+
+/// The event's sort key (see the module doc).
 pub fn sort_key(event: &Event) -> String {
     let created = event.created.clamp(0, 999_999_999_999);
-    format!("{created:012}:{}:{}", event.event_type.rank(), event.id)
+    let rank = event.event_type.rank();
+    match &event.facts {
+        Facts::Subscription(s) => {
+            let terminal = u8::from(is_terminal_status(&s.status));
+            let end = s.current_period_end.unwrap_or(0).clamp(0, 999_999_999_999);
+            format!("{created:012}:{terminal}:{end:012}:{rank}:{}", event.id)
+        }
+        _ => format!("{created:012}:{rank}:{}", event.id),
+    }
 }
 
 /// Values for one upsert; `None` keys leave their group untouched on conflict (entitlement
@@ -131,6 +230,7 @@ struct Row {
     checkout_key: Option<String>,
     checkout_session_id: Option<String>,
     email: Option<String>,
+    checkout_completed_at: Option<i64>,
     device_key: Option<String>,
     device_id: Option<String>,
     subscription_id_key: Option<String>,
@@ -147,24 +247,27 @@ struct Row {
     last_invoice_status: Option<String>,
     entitlements_key: Option<String>,
     stripe_entitlements_json: Option<String>,
+    paid_through: Option<i64>,
+    livemode: Option<bool>,
 }
 
 impl Row {
     fn statement(self, now_iso: &str) -> Statement {
+        let int = |v: Option<i64>| v.map_or(SqlValue::Null, SqlValue::Integer);
         let params = vec![
             SqlValue::Text(self.customer_id),
             text(now_iso),
             opt(self.checkout_key),
             opt(self.checkout_session_id),
             opt(self.email),
+            int(self.checkout_completed_at),
             opt(self.device_key),
             opt(self.device_id),
             opt(self.subscription_id_key),
             opt(self.subscription_id),
             opt(self.subscription_key),
             opt(self.price_id),
-            self.current_period_end
-                .map_or(SqlValue::Null, SqlValue::Integer),
+            int(self.current_period_end),
             SqlValue::Integer(i64::from(self.cancel_at_period_end)),
             opt(self.status_key),
             opt(self.status),
@@ -174,6 +277,8 @@ impl Row {
             opt(self.last_invoice_status),
             opt(self.entitlements_key),
             opt(self.stripe_entitlements_json),
+            int(self.paid_through),
+            int(self.livemode.map(i64::from)),
         ];
         Statement {
             sql: UPSERT_SQL,
@@ -182,50 +287,91 @@ impl Row {
     }
 }
 
-fn checkout_row(c: &Checkout, key: &str) -> Row {
-    Row {
-        customer_id: c.customer_id.clone(),
+/// A paid subscription checkout records the customer, session and device; an async payment
+/// that failed is understood and writes nothing (its `completed` event was not paid).
+fn checkout_row(
+    c: &Checkout,
+    event_type: &EventType,
+    created: i64,
+    key: &str,
+) -> Result<Option<Row>, &'static str> {
+    if c.mode.as_deref() != Some("subscription") {
+        return Err("checkout session is not a subscription checkout");
+    }
+    if *event_type == EventType::CheckoutAsyncPaymentFailed {
+        return Ok(None);
+    }
+    if !matches!(
+        c.payment_status.as_deref(),
+        Some("paid" | "no_payment_required")
+    ) {
+        return Err("checkout session is not paid yet");
+    }
+    let Some(customer_id) = c.customer_id.clone() else {
+        return Err("checkout session has no customer");
+    };
+    if c.device_id.is_none() {
+        return Err("checkout session was not created by this service (no metadata.deviceId)");
+    }
+    Ok(Some(Row {
+        customer_id,
         checkout_key: Some(key.to_owned()),
         checkout_session_id: Some(c.session_id.clone()),
         email: c.email.clone(),
+        checkout_completed_at: Some(created),
         device_key: c.device_id.as_ref().map(|_| format!("1:{key}")),
         device_id: c.device_id.clone(),
         subscription_id_key: c.subscription_id.as_ref().map(|_| format!("0:{key}")),
         subscription_id: c.subscription_id.clone(),
         ..Row::default()
-    }
+    }))
 }
 
-fn subscription_row(s: &Subscription, key: &str) -> Row {
-    Row {
+fn subscription_row(s: &Subscription, expect: &Expect, key: &str) -> Result<Row, &'static str> {
+    if !s.price_ids.iter().any(|p| p == expect.price_id) {
+        return Err("subscription is not for our price");
+    }
+    Ok(Row {
         customer_id: s.customer_id.clone(),
         device_key: s.device_id.as_ref().map(|_| format!("0:{key}")),
         device_id: s.device_id.clone(),
         subscription_id_key: Some(format!("1:{key}")),
         subscription_id: Some(s.subscription_id.clone()),
         subscription_key: Some(key.to_owned()),
-        price_id: s.price_id.clone(),
+        price_id: Some(expect.price_id.to_owned()),
         current_period_end: s.current_period_end,
         cancel_at_period_end: s.cancel_at_period_end,
         status_key: Some(key.to_owned()),
         status: Some(s.status.clone()),
         entitlement: Some(entitlement_for(&s.status)),
         ..Row::default()
-    }
+    })
 }
 
-fn invoice_row(i: &Invoice, key: &str, paid: bool) -> Row {
-    let marks_active = paid && i.subscription_id.is_some();
-    Row {
+/// The invoice's last status; a paid one also moves `paid_through` to the end of the service
+/// period its lines of our price cover. It never writes `status`.
+fn invoice_row(i: &Invoice, expect: &Expect, key: &str, paid: bool) -> Result<Row, &'static str> {
+    let ours: Vec<&super::event::InvoiceLine> = i
+        .lines
+        .iter()
+        .filter(|l| l.price_id.as_deref() == Some(expect.price_id))
+        .collect();
+    if ours.is_empty() {
+        return Err("invoice has no line for our price");
+    }
+    let settled = paid && i.status.as_deref() == Some("paid");
+    Ok(Row {
         customer_id: i.customer_id.clone(),
-        status_key: marks_active.then(|| key.to_owned()),
-        status: marks_active.then(|| "active".to_owned()),
-        entitlement: marks_active.then(|| entitlement_for("active")),
         invoice_key: Some(key.to_owned()),
         last_invoice_id: Some(i.invoice_id.clone()),
         last_invoice_status: i.status.clone(),
+        paid_through: ours
+            .iter()
+            .filter_map(|l| l.period_end)
+            .max()
+            .filter(|_| settled),
         ..Row::default()
-    }
+    })
 }
 
 fn entitlements_row(e: &EntitlementSummary, key: &str) -> Row {

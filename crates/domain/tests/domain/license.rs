@@ -6,7 +6,8 @@ use ed25519_dalek::{Signer, SigningKey};
 use nyra_domain::license::{
     DEFAULT_OFFLINE_GRACE_HOURS, Decision, Entitlement, EntitlementInput, KeyError, Keys,
     LicenseClaims, LicenseError, MAX_CLOCK_SKEW_SECONDS, TOKEN_HARD_CAP_SECONDS, TokenClaims,
-    TokenError, UNSETTLED_TOKEN_SECONDS, evaluate, issue, kid_of, sign, verify, verify_license,
+    TokenError, UNSETTLED_TOKEN_SECONDS, UNSETTLED_WINDOW_SECONDS, evaluate, issue, kid_of, sign,
+    verify, verify_license,
 };
 use nyra_domain::time::iso;
 use proptest::prelude::*;
@@ -253,10 +254,7 @@ fn foreign_and_oversized_tokens_are_invalid() -> TestResult {
 
 #[test]
 fn token_expires_at_equals_the_decision_formatted_with_iso() {
-    let input = EntitlementInput {
-        status: Some("active".into()),
-        current_period_end: Some(NOW + 20 * DAY),
-    };
+    let input = paid(Some("active"), Some(NOW + 20 * DAY));
     let decision = evaluate(&input, NOW, DEFAULT_OFFLINE_GRACE_HOURS);
     let expires_at = decision
         .token_expires_at
@@ -428,12 +426,20 @@ fn license_payload_snapshot() {
 
 // ---- entitlement ----
 
-fn decide(status: Option<&str>, period_end: Option<i64>, now: i64) -> Decision {
-    let input = EntitlementInput {
+/// A row of our mode whose checkout completed a day before `NOW` and whose invoices are paid
+/// through the period end.
+fn paid(status: Option<&str>, period_end: Option<i64>) -> EntitlementInput {
+    EntitlementInput {
         status: status.map(str::to_owned),
         current_period_end: period_end,
-    };
-    evaluate(&input, now, DEFAULT_OFFLINE_GRACE_HOURS)
+        paid_through: period_end,
+        checkout_completed_at: Some(NOW - DAY),
+        mode_matches: true,
+    }
+}
+
+fn decide(status: Option<&str>, period_end: Option<i64>, now: i64) -> Decision {
+    evaluate(&paid(status, period_end), now, DEFAULT_OFFLINE_GRACE_HOURS)
 }
 
 #[test]
@@ -557,10 +563,7 @@ fn token_expiry_is_capped_by_the_hard_cap() {
 
 #[test]
 fn grace_hours_argument_moves_the_boundary() {
-    let input = EntitlementInput {
-        status: Some("active".into()),
-        current_period_end: Some(NOW),
-    };
+    let input = paid(Some("active"), Some(NOW));
     assert!(!evaluate(&input, NOW, 0).active);
     assert_eq!(evaluate(&input, NOW, 1).token_expires_at, Some(NOW + 3600));
     assert_eq!(evaluate(&input, NOW - 1, -50).token_expires_at, Some(NOW));
@@ -595,8 +598,17 @@ proptest! {
         period_end in prop::option::of(-10_000_000_000i64..10_000_000_000),
         now in -10_000_000_000i64..10_000_000_000,
         grace in -1_000i64..2_000,
+        paid_through in prop::option::of(-10_000_000_000i64..10_000_000_000),
+        completed in prop::option::of(-10_000_000_000i64..10_000_000_000),
+        mode_matches in any::<bool>(),
     ) {
-        let input = EntitlementInput { status, current_period_end: period_end };
+        let input = EntitlementInput {
+            status,
+            current_period_end: period_end,
+            paid_through,
+            checkout_completed_at: completed,
+            mode_matches,
+        };
         let decision = evaluate(&input, now, grace);
         prop_assert_eq!(decision.active, decision.token_expires_at.is_some());
         prop_assert_eq!(decision.entitlement == Entitlement::Pro, decision.active);
@@ -606,8 +618,17 @@ proptest! {
             if let Some(boundary) = decision.offline_grace_ends_at {
                 prop_assert!(expires_at <= boundary);
             }
+            prop_assert!(mode_matches, "the other mode never grants");
+            if paid_through.is_none() || period_end.is_none() {
+                let started = completed.unwrap_or(i64::MAX);
+                prop_assert!(now < started.saturating_add(UNSETTLED_WINDOW_SECONDS));
+                prop_assert!(expires_at <= now + UNSETTLED_TOKEN_SECONDS);
+            }
         }
-        prop_assert_eq!(decision.offline_grace_ends_at.is_some(), period_end.is_some());
+        prop_assert_eq!(
+            decision.offline_grace_ends_at.is_some(),
+            period_end.is_some() && paid_through.is_some()
+        );
     }
 
     #[test]

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use nyra_domain::webhook::event::{
     ActiveEntitlement, Checkout, EntitlementSummary, Event, EventError, EventType, Facts, Invoice,
-    Subscription, parse,
+    InvoiceLine, Subscription, parse,
 };
-use nyra_domain::webhook::state::{CLAIM_SQL, SqlValue, UPSERT_SQL, plan, sort_key};
+use nyra_domain::webhook::state::{CLAIM_SQL, Expect, SqlValue, UPSERT_SQL, plan, sort_key};
 use nyra_domain::webhook::verify::{VerifyError, signature_header, verify};
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -22,6 +22,11 @@ const SECRET_B: &str = "whsec_local_test_secret_rotation_b";
 const NOW: i64 = 1_764_300_000;
 const NOW_ISO: &str = "2025-11-28T03:20:00Z";
 const CUS: &str = "cus_test_NyraLifecycle01";
+const PRICE: &str = "price_test_local_pro_monthly";
+const EXPECT: Expect = Expect {
+    price_id: PRICE,
+    livemode: false,
+};
 const LIFECYCLE: [&str; 6] = [
     "checkout.session.completed",
     "customer.subscription.created",
@@ -247,7 +252,9 @@ fn checkout_fixture_parses_to_its_facts() -> TestResult {
     );
     let expected = Checkout {
         session_id: "cs_test_a1NyraLifecycle01".into(),
-        customer_id: CUS.into(),
+        customer_id: Some(CUS.into()),
+        mode: Some("subscription".into()),
+        payment_status: Some("paid".into()),
         subscription_id: Some("sub_test_NyraLifecycle01".into()),
         device_id: Some("dev_test_7f3c9a12".into()),
         email: Some("buyer@example.test".into()),
@@ -263,8 +270,10 @@ fn lifecycle_subscription(status: &str, cancel_at_period_end: bool) -> Facts {
         status: status.into(),
         cancel_at_period_end,
         device_id: Some("dev_test_7f3c9a12".into()),
-        price_id: Some("price_test_NyraProMonthly".into()),
+        price_id: Some(PRICE.into()),
+        price_ids: vec![PRICE.into()],
         current_period_end: Some(NOW + 2 + 30 * 86_400),
+        latest_invoice: Some("in_test_NyraLifecycle01".into()),
     })
 }
 
@@ -285,12 +294,16 @@ fn subscription_fixtures_parse_to_their_facts() -> TestResult {
     Ok(())
 }
 
-fn lifecycle_invoice(id: &str, status: &str) -> Facts {
+fn lifecycle_invoice(id: &str, status: &str, period_end: i64) -> Facts {
     Facts::Invoice(Invoice {
         invoice_id: id.into(),
         customer_id: CUS.into(),
         status: Some(status.into()),
         subscription_id: Some("sub_test_NyraLifecycle01".into()),
+        lines: vec![InvoiceLine {
+            price_id: Some(PRICE.into()),
+            period_end: Some(period_end),
+        }],
     })
 }
 
@@ -298,11 +311,11 @@ fn lifecycle_invoice(id: &str, status: &str) -> Facts {
 fn invoice_fixtures_parse_to_their_facts() -> TestResult {
     assert_eq!(
         fixture("invoice.paid")?.facts,
-        lifecycle_invoice("in_test_NyraLifecycle01", "paid")
+        lifecycle_invoice("in_test_NyraLifecycle01", "paid", NOW + 2 + 30 * 86_400)
     );
     assert_eq!(
         fixture("invoice.payment_failed")?.facts,
-        lifecycle_invoice("in_test_NyraLifecycle02", "open")
+        lifecycle_invoice("in_test_NyraLifecycle02", "open", NOW + 2 + 30 * 86_400)
     );
     let raw = fixture_json("invoice.paid")?;
     assert!(
@@ -368,11 +381,10 @@ fn nulls_fallbacks_and_expanded_references_are_tolerated() -> TestResult {
     let Facts::CheckoutCompleted(checkout) = parse_json(&raw)?.facts else {
         return Err("not a checkout".into());
     };
-    assert_eq!(checkout.customer_id, CUS);
+    assert_eq!(checkout.customer_id.as_deref(), Some(CUS));
     assert_eq!(
-        checkout.device_id.as_deref(),
-        Some("dev_test_7f3c9a12"),
-        "falls back to client_reference_id"
+        checkout.device_id, None,
+        "client_reference_id (settable by whoever opens a payment link) is never trusted"
     );
     assert_eq!(
         checkout.email.as_deref(),
@@ -395,7 +407,7 @@ fn period_end_is_the_latest_item_and_price_the_first() -> TestResult {
     };
     assert_eq!(
         subscription.price_id.as_deref(),
-        Some("price_test_NyraProMonthly")
+        Some("price_test_local_pro_monthly")
     );
     assert_eq!(subscription.current_period_end, Some(NOW + 90 * 86_400));
     Ok(())
@@ -406,8 +418,8 @@ fn missing_required_fields_are_event_malformed_naming_the_field() -> TestResult 
     let cases: [(&str, &str, &str); 6] = [
         (
             "checkout.session.completed",
-            "/data/object/customer",
-            "data.object.customer",
+            "/data/object/id",
+            "data.object.id",
         ),
         (
             "customer.subscription.updated",
@@ -487,7 +499,11 @@ fn unhandled_types_need_only_the_envelope() -> TestResult {
 fn migrated() -> Result<Connection, Box<dyn std::error::Error>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
     let conn = Connection::open_in_memory()?;
-    for file in ["0001_billing.sql", "0002_event_ordering.sql"] {
+    for file in [
+        "0001_billing.sql",
+        "0002_event_ordering.sql",
+        "0003_paid_through.sql",
+    ] {
         conn.execute_batch(&std::fs::read_to_string(dir.join(file))?)?;
     }
     Ok(conn)
@@ -504,7 +520,7 @@ fn to_db(value: &SqlValue) -> Db {
 /// Runs the plan as one transaction, like a D1 batch: any failure rolls everything back.
 fn apply(conn: &mut Connection, event: &Event, now_iso: &str) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    for statement in plan(event, now_iso) {
+    for statement in plan(event, &EXPECT, now_iso).statements {
         tx.execute(
             statement.sql,
             rusqlite::params_from_iter(statement.params.iter().map(to_db)),
@@ -561,7 +577,7 @@ fn final_row(events: &[&Event]) -> Result<Row, Box<dyn std::error::Error>> {
 #[test]
 fn plan_claims_first_and_unhandled_events_only_claim() -> TestResult {
     for name in LIFECYCLE {
-        let statements = plan(&fixture(name)?, NOW_ISO);
+        let statements = plan(&fixture(name)?, &EXPECT, NOW_ISO).statements;
         assert_eq!(statements.len(), 2, "{name}");
         assert_eq!(statements[0].sql, CLAIM_SQL);
         assert_eq!(statements[0].params[0], SqlValue::Text(fixture(name)?.id));
@@ -573,7 +589,7 @@ fn plan_claims_first_and_unhandled_events_only_claim() -> TestResult {
     );
     let mut conn = migrated()?;
     let unhandled = fixture("customer.created")?;
-    assert_eq!(plan(&unhandled, NOW_ISO).len(), 1);
+    assert_eq!(plan(&unhandled, &EXPECT, NOW_ISO).statements.len(), 1);
     apply(&mut conn, &unhandled, NOW_ISO)?;
     assert_eq!(
         processed(&conn)?,
@@ -628,7 +644,10 @@ fn a_failing_state_change_rolls_back_the_claim() -> TestResult {
     conn.execute_batch("DROP TRIGGER fail_insert;")?;
     apply(&mut conn, &event, NOW_ISO)?;
     assert_eq!(processed(&conn)?.len(), 1);
-    assert_eq!(column(&rows(&conn, false)?[0], "status"), text("active"));
+    assert_eq!(
+        column(&rows(&conn, false)?[0], "paid_through"),
+        Db::Integer(NOW + 2 + 30 * 86_400)
+    );
     Ok(())
 }
 
@@ -664,7 +683,7 @@ fn all_720_orders_of_the_lifecycle_end_in_the_in_order_row() -> TestResult {
         ("email", text("buyer@example.test")),
         ("status", text("canceled")),
         ("entitlement", text("none")),
-        ("price_id", text("price_test_NyraProMonthly")),
+        ("price_id", text("price_test_local_pro_monthly")),
         ("current_period_end", Db::Integer(NOW + 2 + 30 * 86_400)),
         ("cancel_at_period_end", Db::Integer(1)),
         ("last_invoice_id", text("in_test_NyraLifecycle02")),
@@ -747,6 +766,15 @@ const STATUSES: [&str; 6] = [
     "incomplete",
 ];
 
+/// Our price for most events, another product's for every fifth pick.
+fn price_of(spec: &Spec) -> String {
+    if spec.pick % 5 == 4 {
+        "price_test_other_product".to_owned()
+    } else {
+        PRICE.to_owned()
+    }
+}
+
 fn pick<'a>(options: &[&'a str], index: u8) -> &'a str {
     options[usize::from(index) % options.len()]
 }
@@ -757,7 +785,11 @@ fn event_of(i: usize, spec: &Spec) -> Event {
             "checkout.session.completed",
             Facts::CheckoutCompleted(Checkout {
                 session_id: format!("cs_test_{}", spec.pick % 2),
-                customer_id: CUS.into(),
+                customer_id: Some(CUS.into()),
+                mode: Some(pick(&["subscription", "subscription", "payment"], spec.pick).into()),
+                payment_status: Some(
+                    pick(&["paid", "unpaid", "no_payment_required"], spec.pick / 3).into(),
+                ),
                 subscription_id: spec.flag.then(|| format!("sub_test_{}", spec.pick % 3)),
                 device_id: (!spec.pick.is_multiple_of(4))
                     .then(|| pick(&["dev_a", "dev_b", "dev_c"], spec.pick).to_owned()),
@@ -783,8 +815,10 @@ fn event_of(i: usize, spec: &Spec) -> Event {
                     .pick
                     .is_multiple_of(2)
                     .then(|| pick(&["dev_s", "dev_t"], spec.pick / 2).to_owned()),
-                price_id: Some(format!("price_test_{}", spec.pick % 2)),
+                price_id: Some(price_of(spec)),
+                price_ids: vec![price_of(spec)],
                 current_period_end: Some(NOW + i64::from(spec.pick) * 86_400),
+                latest_invoice: None,
             }),
         ),
         4 | 5 => (
@@ -798,6 +832,10 @@ fn event_of(i: usize, spec: &Spec) -> Event {
                 customer_id: CUS.into(),
                 status: Some(if spec.kind == 4 { "paid" } else { "open" }.into()),
                 subscription_id: spec.flag.then(|| "sub_test_0".to_owned()),
+                lines: vec![InvoiceLine {
+                    price_id: Some(price_of(spec)),
+                    period_end: Some(NOW + i64::from(spec.pick % 40) * 86_400),
+                }],
             }),
         ),
         6 => (
@@ -882,18 +920,36 @@ fn deliver(
     Ok((rows(&conn, true)?, processed(&conn)?))
 }
 
-/// The status a model expects: that of the greatest sort key among status writers.
+/// The status a model expects: that of the greatest sort key among subscription events of our
+/// price (invoices never write the status).
 fn expected_status(events: &[Event]) -> Option<String> {
     let writers = events.iter().filter_map(|e| match &e.facts {
-        Facts::Subscription(s) => Some((sort_key(e), s.status.clone())),
-        Facts::Invoice(i)
-            if e.event_type == EventType::InvoicePaid && i.subscription_id.is_some() =>
-        {
-            Some((sort_key(e), "active".to_owned()))
+        Facts::Subscription(s) if s.price_ids.iter().any(|p| p == PRICE) => {
+            Some((sort_key(e), s.status.clone()))
         }
         _ => None,
     });
     writers.max().map(|(_, status)| status)
+}
+
+/// The paid-through date a model expects: the latest line end of our price on paid invoices.
+fn expected_paid_through(events: &[Event]) -> Option<i64> {
+    events
+        .iter()
+        .filter(|e| e.event_type == EventType::InvoicePaid)
+        .filter_map(|e| match &e.facts {
+            Facts::Invoice(i) if i.status.as_deref() == Some("paid") => Some(&i.lines),
+            _ => None,
+        })
+        .flatten()
+        .filter(|l| l.price_id.as_deref() == Some(PRICE))
+        .filter_map(|l| l.period_end)
+        .max()
+}
+
+/// Whether an event writes the row (a usable event of our price and mode).
+fn writes(event: &Event) -> bool {
+    plan(event, &EXPECT, NOW_ISO).statements.len() == 2
 }
 
 proptest! {
@@ -907,11 +963,13 @@ proptest! {
         prop_assert_eq!(&claimed_a, &claimed_b);
         let unique: BTreeSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
         prop_assert_eq!(claimed_a.len(), unique.len());
-        let handled = events.iter().any(|e| e.facts != Facts::Unhandled);
-        prop_assert_eq!(rows_a.len(), usize::from(handled));
+        let written = events.iter().any(writes);
+        prop_assert_eq!(rows_a.len(), usize::from(written));
         if let Some(row) = rows_a.first() {
             let status = expected_status(&events).map_or(Db::Null, |s| Db::Text(s.clone()));
             prop_assert_eq!(column(row, "status"), status);
+            let paid = expected_paid_through(&events).map_or(Db::Null, Db::Integer);
+            prop_assert_eq!(column(row, "paid_through"), paid);
         }
     }
 }

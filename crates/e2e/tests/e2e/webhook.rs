@@ -162,7 +162,7 @@ fn assert_lifecycle_end(row: &Value, tag: &str) {
     assert_eq!(row["device_id"], "dev_test_7f3c9a12");
     assert_eq!(row["email"], "buyer@example.test");
     assert_eq!(row["last_invoice_id"], format!("in_test_{tag}02"));
-    assert_eq!(row["price_id"], "price_test_NyraProMonthly");
+    assert_eq!(row["price_id"], "price_test_local_pro_monthly");
 }
 
 /// Delivers several bodies with at most `parallel` in flight; returns the answers in input order.

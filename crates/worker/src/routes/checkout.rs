@@ -1,10 +1,12 @@
 //! `POST /api/billing/checkout`: a subscription-mode Stripe Checkout Session bound to the calling device.
 //!
-//! Order of refusals: a missing secret (`503 config_missing`), a live key without
-//! `BILLING_LIVE_MODE=enabled` (`503 live_mode_not_enabled`, before Stripe is called), then
-//! Stripe's answer (`400 invalid_body` when Stripe rejects the email, else `502 stripe_error`).
+//! Order of refusals, all before Stripe is called except the last: the checkout switch
+//! `BILLING_CHECKOUT` not `test` or `live` (`503 checkout_disabled`), a missing secret
+//! (`503 config_missing`), a live key while the switch is not `live`
+//! (`503 live_mode_not_enabled`), then Stripe's answer (`400 invalid_body` when Stripe rejects
+//! the email, else `502 stripe_error`).
 
-use crate::ctx::{Ctx, stripe_mode};
+use crate::ctx::{CheckoutSwitch, Ctx, stripe_mode};
 use crate::problems::ApiError;
 use crate::stripe::CheckoutParams;
 use nyra_api::models::{CheckoutResponse, Problem, StripeMode};
@@ -28,8 +30,12 @@ pub async fn handle(ctx: &Ctx, request: CreateCheckoutRequest) -> CreateCheckout
 }
 
 async fn answer(ctx: &Ctx, request: CreateCheckoutRequest) -> Result<CheckoutResponse, ApiError> {
+    let switch = ctx.checkout_switch();
+    if switch == CheckoutSwitch::Disabled {
+        return Err(ApiError::CheckoutDisabled);
+    }
     let [key, price, success_url, cancel_url] = ctx.secrets(SECRETS)?;
-    if stripe_mode(Some(&key)) == StripeMode::Live && !ctx.live_mode_enabled() {
+    if stripe_mode(Some(&key)) == StripeMode::Live && switch != CheckoutSwitch::Live {
         return Err(ApiError::LiveModeNotEnabled);
     }
     let body = &request.body;

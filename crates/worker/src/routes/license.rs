@@ -13,13 +13,15 @@
 //! the customer row and the activation are read in one query, and the upsert is skipped when the
 //! answer is unchanged and was recorded less than `customers::TOUCH_SECONDS` ago.
 
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, stripe_mode};
 use crate::problems::ApiError;
+use crate::settle;
 use crate::store::customers::{self, ActivationRow, CustomerRow};
-use nyra_api::models::{DeviceActivation, Entitlement, LicenseStatus, Problem};
+use nyra_api::models::{DeviceActivation, Entitlement, LicenseStatus, Problem, StripeMode};
 use nyra_api::server::{LicenseStatusRequest, LicenseStatusResponse};
-use nyra_domain::license::{self, Decision, EntitlementInput, Keys, LicenseClaims, TokenClaims};
+use nyra_domain::license::{self, Decision, Keys, LicenseClaims, TokenClaims};
 use nyra_domain::time::iso;
+use nyra_domain::webhook::state::Expect;
 use subtle::ConstantTimeEq;
 use worker::D1Database;
 
@@ -41,8 +43,12 @@ async fn answer(ctx: &Ctx, request: LicenseStatusRequest) -> Result<LicenseStatu
         .bearer
         .as_deref()
         .ok_or(ApiError::Unauthorized(BEARER_MISSING))?;
-    let [app_token, signing] =
-        ctx.secrets(["NYRA_LICENSE_API_TOKEN", "NYRA_LICENSE_SIGNING_SECRET"])?;
+    let [app_token, signing, stripe_key, price] = ctx.secrets([
+        "NYRA_LICENSE_API_TOKEN",
+        "NYRA_LICENSE_SIGNING_SECRET",
+        "STRIPE_SECRET_KEY",
+        "NYRA_STRIPE_PRICE_PRO_MONTHLY",
+    ])?;
     let keys = ctx.signing_keys(&signing)?;
     let db = ctx.db()?;
     let now = ctx.now();
@@ -51,7 +57,24 @@ async fn answer(ctx: &Ctx, request: LicenseStatusRequest) -> Result<LicenseStatu
     } else {
         refresh(&db, &keys, bearer, &request.device_id, now).await?
     };
-    let decision = decide(ctx, &row, now);
+    let expect = Expect {
+        price_id: &price,
+        livemode: stripe_mode(Some(&stripe_key)) == StripeMode::Live,
+    };
+    let row = settle::if_unsettled(
+        ctx,
+        &db,
+        row,
+        stripe_key.clone(),
+        &expect,
+        &request.device_id,
+    )
+    .await;
+    let decision = license::evaluate(
+        &row.entitlement_input(expect.livemode),
+        now,
+        ctx.grace_hours(),
+    );
     let activation = match row.fresh_activation(decision.active, now) {
         Some(activation) => activation,
         None => record(&db, &row, &request.device_id, now, decision.active).await?,
@@ -117,14 +140,6 @@ async fn refresh(
         .await
         .map_err(|_| ApiError::StorageFailed)?
         .ok_or(ApiError::CustomerNotFound)
-}
-
-fn decide(ctx: &Ctx, row: &CustomerRow, now: i64) -> Decision {
-    let input = EntitlementInput {
-        status: row.status.clone(),
-        current_period_end: row.period_end(),
-    };
-    license::evaluate(&input, now, ctx.grace_hours())
 }
 
 /// The answer body; the token and licence share `decision.token_expires_at`.

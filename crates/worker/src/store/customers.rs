@@ -18,6 +18,14 @@ pub struct CustomerRow {
     pub current_period_end: Option<f64>,
     /// 1 when the subscription ends at the period end.
     pub cancel_at_period_end: Option<f64>,
+    /// The subscription the row follows (for reading it back from Stripe).
+    pub subscription_id: Option<String>,
+    /// End of the service period of the last paid invoice, unix seconds.
+    pub paid_through: Option<f64>,
+    /// 1 for live-mode data, 0 for test mode; `None` for rows written before migration 0003.
+    pub livemode: Option<f64>,
+    /// When the paid subscription checkout completed, unix seconds.
+    pub checkout_completed_at: Option<f64>,
     /// This device's activation, read in the same query (`None` before its first check).
     pub activated_at: Option<String>,
     /// When this device's last check was recorded.
@@ -30,6 +38,18 @@ impl CustomerRow {
     /// `current_period_end` as whole unix seconds.
     pub fn period_end(&self) -> Option<i64> {
         self.current_period_end.map(seconds)
+    }
+
+    /// The facts `license::evaluate` decides on; `live` is the Stripe key's mode (a row written
+    /// before migration 0003 recorded no mode and counts as the key's).
+    pub fn entitlement_input(&self, live: bool) -> nyra_domain::license::EntitlementInput {
+        nyra_domain::license::EntitlementInput {
+            status: self.status.clone(),
+            current_period_end: self.period_end(),
+            paid_through: self.paid_through.map(seconds),
+            checkout_completed_at: self.checkout_completed_at.map(seconds),
+            mode_matches: self.livemode.is_none_or(|mode| (mode != 0.0) == live),
+        }
     }
 
     /// Whether the subscription is set to end at the period end.
@@ -70,8 +90,8 @@ pub struct ActivationRow {
 
 /// The customer row and, joined in the same read, this device's activation (`?2` is the device).
 const SELECT: &str = "SELECT c.customer_id, c.status, c.current_period_end, c.cancel_at_period_end, \
-     a.activated_at, a.last_checked_at, a.last_active FROM billing_customers c \
-     LEFT JOIN device_activations a ON a.customer_id = c.customer_id AND a.device_id = ?2";
+     c.subscription_id, c.paid_through, c.livemode, c.checkout_completed_at, \
+     a.activated_at, a.last_checked_at, a.last_active FROM billing_customers c LEFT JOIN device_activations a ON a.customer_id = c.customer_id AND a.device_id = ?2";
 
 /// The row a completed checkout wrote, by the (checkout_session_id, device_id) index.
 pub async fn by_checkout(

@@ -1,0 +1,97 @@
+//! Settle on read: a row missing Stripe's subscription or payment data is completed from Stripe.
+//!
+//! When license status finds a row without status, period or paid-through date (checkout
+//! completed, subscription events late, or a row written before migration 0003), it reads the
+//! subscription and its latest invoice back from Stripe (`GET /v1/subscriptions/{id}`,
+//! `GET /v1/invoices/{id}`, 10 s timeout each) and applies them through the same guarded upsert
+//! as webhooks, dated now. If Stripe cannot be reached the row is used as it is (the 24-hour
+//! fallback of `license::evaluate`, within 72 hours of checkout completion).
+
+use crate::ctx::Ctx;
+use crate::store::{customers, events};
+use crate::stripe::{Retrieve, Stripe};
+use nyra_domain::license;
+use nyra_domain::time::iso;
+use nyra_domain::webhook::event::{self, EventType, Facts};
+use nyra_domain::webhook::state::{self, Expect, Statement};
+use worker::{D1Database, console_log};
+
+/// The row as it stands after settling it from Stripe (unchanged when nothing was missing,
+/// or Stripe or D1 did not answer).
+pub async fn if_unsettled(
+    ctx: &Ctx,
+    db: &D1Database,
+    row: customers::CustomerRow,
+    stripe_key: String,
+    expect: &Expect<'_>,
+    device_id: &str,
+) -> customers::CustomerRow {
+    let Some(subscription_id) = row.subscription_id.clone() else {
+        return row;
+    };
+    if !license::is_unsettled(&row.entitlement_input(expect.livemode)) {
+        return row;
+    }
+    let now = ctx.now();
+    let statements = snapshots(&ctx.stripe(stripe_key), &subscription_id, expect, now).await;
+    if statements.is_empty() || events::apply(db, &statements).await.is_err() {
+        console_log!("settle: {subscription_id} not settled");
+        return row;
+    }
+    match customers::by_customer_device(db, &row.customer_id, device_id).await {
+        Ok(Some(settled)) => settled,
+        _ => row,
+    }
+}
+
+/// The upserts of the subscription and, when it is paid, its latest invoice.
+async fn snapshots(
+    stripe: &Stripe,
+    subscription_id: &str,
+    expect: &Expect<'_>,
+    now: i64,
+) -> Vec<Statement> {
+    let now_iso = iso(now);
+    let Some(subscription) = read(
+        stripe,
+        Retrieve::Subscription,
+        subscription_id,
+        EventType::SubscriptionUpdated,
+        now,
+    )
+    .await
+    else {
+        return Vec::new();
+    };
+    let invoice_id = match &subscription.facts {
+        Facts::Subscription(s) => s.latest_invoice.clone(),
+        _ => None,
+    };
+    let invoice = match invoice_id {
+        Some(id) => read(stripe, Retrieve::Invoice, &id, EventType::InvoicePaid, now).await,
+        None => None,
+    };
+    [Some(subscription), invoice]
+        .into_iter()
+        .flatten()
+        .filter_map(|snapshot| state::state_change(&snapshot, expect, &now_iso))
+        .collect()
+}
+
+/// One object read back and parsed as a snapshot; `None` (logged) when Stripe or the parse fails.
+async fn read(
+    stripe: &Stripe,
+    kind: Retrieve,
+    id: &str,
+    as_type: EventType,
+    now: i64,
+) -> Option<event::Event> {
+    let body = stripe
+        .retrieve(kind, id)
+        .await
+        .inspect_err(|e| e.log("settle read"))
+        .ok()?;
+    event::snapshot(as_type, &body, now)
+        .inspect_err(|e| console_log!("settle: {id} unusable: {e}"))
+        .ok()
+}

@@ -930,10 +930,32 @@ fn manifest_has_the_seed_shape_and_values() {
         |v: &Value| -> Vec<String> { v.as_object().expect("object").keys().cloned().collect() };
     let mut expected = keys(&seed);
     expected.push("details".into());
+    let mut ours = keys(&manifest);
+    ours.sort();
+    let mut sorted = expected.clone();
+    sorted.sort();
+    assert_eq!(ours, sorted, "the seed's keys, then details");
+    let text = std::fs::read_to_string(real_root().join("deploy/manifest.json")).expect("manifest");
+    let seed_text =
+        std::fs::read_to_string(real_root().join("deploy/seed-deployment-manifest.json"))
+            .expect("seed copy");
+    let order = |text: &str| -> Vec<String> {
+        let mut found: Vec<(usize, String)> = sorted
+            .iter()
+            .filter_map(|k| {
+                text.find(&format!("\n  \"{k}\":"))
+                    .map(|at| (at, k.clone()))
+            })
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, k)| k).collect()
+    };
+    let mut seed_order = order(&seed_text);
+    seed_order.push("details".into());
     assert_eq!(
-        keys(&manifest),
-        expected,
-        "the seed's keys, in order, then details"
+        order(&text),
+        seed_order,
+        "the seed's key order, then details"
     );
     assert_eq!(keys(&manifest["storage"]), keys(&seed["storage"]));
     let mut pointers = Vec::new();

@@ -7,9 +7,10 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::dashboard;
+use crate::gate::{self, CHECKOUT_VAR, Gate, RETIRED_VAR};
 use crate::manifest;
 use crate::migrations::{self, Applied};
-use crate::repo::{DASHBOARD_SCHEMA, MANIFEST, Repo, WRANGLER};
+use crate::repo::{DASHBOARD, DASHBOARD_SCHEMA, MANIFEST, Repo};
 use crate::secrets;
 use crate::spec::{self, Route, Spec};
 use crate::wrangler;
@@ -18,9 +19,10 @@ use crate::wrangler;
 pub type CheckFn = fn(&Ctx) -> Result<(), String>;
 
 /// Every check, by id, in the order run; titles come from [`title`].
-pub const CHECKS: [(&str, CheckFn); 9] = [
+pub const CHECKS: [(&str, CheckFn); 10] = [
     ("wrangler-parses", wrangler_parses),
     ("wrangler-envs", wrangler_envs),
+    ("checkout-gated", checkout_gated),
     ("migrations-apply", migrations_apply),
     ("routes-agree", routes_agree),
     ("secrets-agree", secrets_agree),
@@ -49,6 +51,9 @@ pub fn title(id: &str) -> String {
     match id {
         "wrangler-parses" => "wrangler.jsonc parses".into(),
         "wrangler-envs" => format!("wrangler.jsonc env.local and env.production have the DB binding and the vars {vars}"),
+        "checkout-gated" => format!(
+            "env.production {CHECKOUT_VAR} is disabled, test or live and enables no more than the live preflight allows ({DASHBOARD}); {RETIRED_VAR} is gone"
+        ),
         "migrations-apply" => {
             "migrations apply cleanly to an empty SQLite database (stand-in for `wrangler d1 migrations apply --local`)"
                 .into()
@@ -71,19 +76,20 @@ pub struct Ctx {
     spec: Result<Spec, String>,
     migrations: Result<Applied, String>,
     manifest: Result<Value, String>,
+    gate: Result<Gate, String>,
 }
 
 impl Ctx {
-    /// Reads and parses the repo's inputs.
-    pub fn load(repo: &Repo) -> Ctx {
-        let wrangler_path = repo.path(WRANGLER);
+    /// Reads and parses the repo's inputs; `dashboard` overrides deploy/dashboard.json.
+    pub fn load(repo: &Repo, dashboard: Option<&Path>) -> Ctx {
         let manifest_path = repo.path(MANIFEST);
+        let wrangler = crate::preflight::read_wrangler(repo);
+        let default = repo.path(DASHBOARD);
+        let gate = dashboard::load(repo, dashboard.unwrap_or(&default), dashboard.is_some())
+            .map(|loaded| Gate::evaluate(&loaded, &wrangler))
+            .map_err(|e| e.to_string());
         Ctx {
             repo: repo.clone(),
-            wrangler: repo
-                .read(&wrangler_path)
-                .and_then(|t| wrangler::parse_value(&t, &repo.show(&wrangler_path)))
-                .map_err(|e| e.to_string()),
             spec: spec::load(repo).map_err(|e| e.to_string()),
             migrations: migrations::apply(repo).map_err(|e| e.to_string()),
             manifest: repo
@@ -93,6 +99,8 @@ impl Ctx {
                     serde_json::from_str(&t)
                         .map_err(|e| format!("{MANIFEST} is not valid JSON ({e})"))
                 }),
+            wrangler,
+            gate,
         }
     }
 }
@@ -106,9 +114,9 @@ pub struct CheckLine {
     pub failure: Option<String>,
 }
 
-/// Runs every check.
-pub fn run(repo: &Repo) -> Vec<CheckLine> {
-    let ctx = Ctx::load(repo);
+/// Runs every check; `dashboard` overrides deploy/dashboard.json for the checkout gate.
+pub fn run(repo: &Repo, dashboard: Option<&Path>) -> Vec<CheckLine> {
+    let ctx = Ctx::load(repo, dashboard);
     CHECKS
         .iter()
         .map(|(id, check)| CheckLine {
@@ -160,6 +168,16 @@ fn wrangler_envs(ctx: &Ctx) -> Result<(), String> {
     joined(problems)
 }
 
+/// env.production's checkout switch is no more than the preflight allows.
+fn checkout_gated(ctx: &Ctx) -> Result<(), String> {
+    let config = ctx
+        .wrangler
+        .as_ref()
+        .map_err(|_| "wrangler.jsonc does not parse".to_string())?;
+    let gate = ctx.gate.as_ref().map_err(Clone::clone)?;
+    gate::check(gate, config)
+}
+
 /// Every migration applies to an empty database.
 fn migrations_apply(ctx: &Ctx) -> Result<(), String> {
     ctx.migrations.as_ref().map(|_| ()).map_err(Clone::clone)
@@ -168,7 +186,7 @@ fn migrations_apply(ctx: &Ctx) -> Result<(), String> {
 /// Spec, Worker route table and manifest list the same Worker routes.
 fn routes_agree(ctx: &Ctx) -> Result<(), String> {
     let spec = ctx.spec.as_ref().map_err(Clone::clone)?;
-    let manifest = manifest_list::<Route>(ctx, "/routes")?;
+    let manifest = manifest_list::<String>(ctx, "/routes")?;
     let mut problems = differences(
         "openapi.yaml",
         &spec.worker_routes,
@@ -176,12 +194,13 @@ fn routes_agree(ctx: &Ctx) -> Result<(), String> {
         &spec::served_routes(),
         show_route,
     );
+    let spec_routes: Vec<String> = spec.worker_routes.iter().map(Route::seed_form).collect();
     problems.extend(differences(
         "openapi.yaml",
-        &spec.worker_routes,
+        &spec_routes,
         MANIFEST,
         &manifest,
-        show_route,
+        Clone::clone,
     ));
     joined(problems)
 }

@@ -56,6 +56,18 @@ pub struct BillingCloud {
     pub stripe_secrets_mode: Option<StripeMode>,
     /// Stripe dashboard setup, per mode.
     pub stripe: StripeModes,
+    /// The monthly price is final (chosen in the command center); live money waits for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly_price_final: Option<bool>,
+    /// The hosted AI usage cap is set in the command center; live money waits for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosted_ai_cap_set: Option<bool>,
+    /// Desktop releases are signed and trusted by the OS stores; live money waits for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_release_path_ready: Option<bool>,
+    /// The checkout switch the operator asks for; config-sync writes it as BILLING_CHECKOUT only when the preflight allows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkout: Option<CheckoutState>,
     /// A message to the support inbox was sent and answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub support_inbox_tested: Option<bool>,
@@ -83,6 +95,52 @@ impl StripeMode {
             StripeMode::Test => "test",
             StripeMode::Live => "live",
         }
+    }
+}
+
+/// The checkout switch: the value of the Worker's `BILLING_CHECKOUT` var.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckoutState {
+    /// Checkout answers 503 `checkout_disabled` before any Stripe call.
+    Disabled,
+    /// Checkout serves Stripe test keys only.
+    Test,
+    /// Checkout may use a live Stripe key: real money.
+    Live,
+}
+
+impl CheckoutState {
+    /// `disabled`, `test` or `live`, as written in wrangler.jsonc.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckoutState::Disabled => "disabled",
+            CheckoutState::Test => "test",
+            CheckoutState::Live => "live",
+        }
+    }
+
+    /// Parses a wrangler.jsonc value; anything else is `None`.
+    pub fn parse(value: &str) -> Option<CheckoutState> {
+        [
+            CheckoutState::Disabled,
+            CheckoutState::Test,
+            CheckoutState::Live,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == value)
     }
 }
 

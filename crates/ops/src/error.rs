@@ -63,6 +63,14 @@ pub enum OpsError {
         /// What is wrong.
         detail: String,
     },
+    /// package.json cannot be read as the tool expects.
+    #[error("{path} {detail}")]
+    Package {
+        /// The file, as shown to the user.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// A migration failed on an empty database.
     #[error("migration {file} fails on an empty database: {detail}")]
     Migration {

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod dashboard;
 pub mod error;
+pub mod gate;
 pub mod manifest;
 pub mod migrations;
 pub mod preflight;

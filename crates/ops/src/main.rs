@@ -1,11 +1,11 @@
 //! `nyra-ops`: the command line of the billing ops tool (docs/ops.md).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use nyra_ops::dashboard::{self, StripeMode};
+use nyra_ops::dashboard::{self, CheckoutState, StripeMode};
 use nyra_ops::repo::{DASHBOARD, DASHBOARD_SCHEMA, MANIFEST, Repo, WRANGLER};
 use nyra_ops::sync::{self, SyncOptions};
 use nyra_ops::{OpsError, check, manifest, preflight};
@@ -28,8 +28,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Verify wrangler.jsonc, migrations, spec, Worker routes, manifest and that no secret is committed.
-    Check,
+    /// Verify wrangler.jsonc, migrations, spec, Worker routes, manifest, the checkout gate and that no secret is committed.
+    Check {
+        /// Dashboard answers the checkout gate is judged by (default: deploy/dashboard.json; missing means nothing answered).
+        #[arg(long, value_name = "PATH")]
+        dashboard: Option<PathBuf>,
+    },
     /// Validate the dashboard answers and write the production config into wrangler.jsonc.
     ConfigSync {
         /// Dashboard answers file (default: deploy/dashboard.json; missing means nothing answered).
@@ -44,6 +48,15 @@ enum Cmd {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// The checkout switch to write (overrides billingCloud.checkout); written only when the preflight allows it.
+        #[arg(long, value_enum, value_name = "STATE")]
+        checkout: Option<CheckoutState>,
+    },
+    /// Rollback step 1: write BILLING_CHECKOUT=disabled into env.production of wrangler.jsonc (nothing else).
+    CheckoutDisable {
+        /// The wrangler config to update (default: the repo's wrangler.jsonc).
+        #[arg(long, value_name = "PATH")]
+        wrangler: Option<PathBuf>,
     },
     /// Write deploy/manifest.json from the repo's sources, or compare with --check.
     Manifest {
@@ -99,13 +112,29 @@ fn main() -> ExitCode {
 /// Runs one command; the `u8` is the exit code.
 fn run(repo: &Repo, command: Cmd) -> Result<u8, OpsError> {
     match command {
-        Cmd::Check => Ok(run_check(repo)),
+        Cmd::Check { dashboard } => Ok(run_check(repo, dashboard.as_deref())),
         Cmd::ConfigSync {
             dashboard,
             wrangler,
             dry_run,
             json,
-        } => run_sync(repo, dashboard, wrangler, dry_run, json),
+            checkout,
+        } => run_sync(
+            repo,
+            SyncOptions {
+                dashboard_required: dashboard.is_some(),
+                dashboard: dashboard.unwrap_or_else(|| repo.path(DASHBOARD)),
+                wrangler: wrangler.unwrap_or_else(|| repo.path(WRANGLER)),
+                dry_run,
+                checkout,
+            },
+            json,
+        ),
+        Cmd::CheckoutDisable { wrangler } => {
+            let path = wrangler.unwrap_or_else(|| repo.path(WRANGLER));
+            println!("{}", sync::disable_checkout(repo, &path)?);
+            Ok(0)
+        }
         Cmd::Manifest { check } => {
             let text = manifest::render(&manifest::generate(repo)?)?;
             generated_file(repo, MANIFEST, &text, check, "manifest")
@@ -132,8 +161,8 @@ fn run(repo: &Repo, command: Cmd) -> Result<u8, OpsError> {
     }
 }
 
-fn run_check(repo: &Repo) -> u8 {
-    let lines = check::run(repo);
+fn run_check(repo: &Repo, dashboard: Option<&Path>) -> u8 {
+    let lines = check::run(repo, dashboard);
     emit(&check::render(&lines));
     if lines.iter().any(|l| l.failure.is_some()) {
         FAILED
@@ -142,19 +171,7 @@ fn run_check(repo: &Repo) -> u8 {
     }
 }
 
-fn run_sync(
-    repo: &Repo,
-    dashboard: Option<PathBuf>,
-    wrangler: Option<PathBuf>,
-    dry_run: bool,
-    json: bool,
-) -> Result<u8, OpsError> {
-    let options = SyncOptions {
-        dashboard_required: dashboard.is_some(),
-        dashboard: dashboard.unwrap_or_else(|| repo.path(DASHBOARD)),
-        wrangler: wrangler.unwrap_or_else(|| repo.path(WRANGLER)),
-        dry_run,
-    };
+fn run_sync(repo: &Repo, options: SyncOptions, json: bool) -> Result<u8, OpsError> {
     let report = sync::run(repo, &options)?;
     if json {
         emit(&format!("{}\n", serde_json::to_string_pretty(&report)?));

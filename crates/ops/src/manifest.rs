@@ -5,13 +5,17 @@ use serde_json::Value;
 
 use crate::OpsError;
 use crate::check;
+use crate::gate::CHECKOUT_VAR;
 use crate::migrations;
-use crate::preflight::BLOCKERS;
-use crate::repo::{Repo, WRANGLER};
+use crate::preflight::{self, BLOCKERS};
+use crate::repo::{PACKAGE, Repo, WRANGLER};
 use crate::spec::{self, Route};
 use crate::wrangler::{self, DB_BINDING};
 
-/// The deployment manifest.
+/// The npm scripts the seed manifest lists as `checks`, in order.
+pub const SEED_CHECK_SCRIPTS: [&str; 2] = ["cloud:billing:check", "test:cloud-billing-worker"];
+
+/// The deployment manifest: the seed's keys and value types, then `details`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
@@ -19,20 +23,38 @@ pub struct Manifest {
     pub service: String,
     /// What the service is for (first sentence of the spec's description).
     pub scope: String,
-    /// Where and how it runs.
-    pub runtime: Runtime,
+    /// The platform, `Cloudflare Workers`.
+    pub runtime: String,
     /// Its database.
     pub storage: Storage,
-    /// The routes the Worker serves.
-    pub routes: Vec<Route>,
+    /// The routes the Worker serves, `METHOD /path`.
+    pub routes: Vec<String>,
     /// Secrets the Worker needs (`wrangler secret put`).
     pub required_secrets: Vec<String>,
     /// Vars the Worker needs in every environment.
     pub required_vars: Vec<String>,
+    /// The npm commands that check the repo, `npm run NAME`.
+    pub checks: Vec<String>,
+    /// The seed's eight live blocker titles.
+    pub live_blockers: Vec<&'static str>,
+    /// Everything richer than the seed's shape.
+    pub details: Details,
+}
+
+/// What the manifest says beyond the seed's keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    /// Where and how the Worker runs.
+    pub runtime: Runtime,
+    /// The routes with their operationIds.
+    pub routes: Vec<Route>,
     /// What `nyra-ops check` verifies.
     pub checks: Vec<CheckEntry>,
-    /// What `nyra-ops live-preflight` requires before money moves.
-    pub live_blockers: Vec<BlockerEntry>,
+    /// The checkout switch.
+    pub checkout: CheckoutEntry,
+    /// Every No-Go condition `nyra-ops live-preflight` evaluates.
+    pub no_go_conditions: Vec<ConditionEntry>,
 }
 
 /// Where and how the Worker runs.
@@ -77,16 +99,32 @@ pub struct CheckEntry {
     pub title: String,
 }
 
-/// One live blocker.
+/// The checkout switch and its gate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BlockerEntry {
+pub struct CheckoutEntry {
+    /// The Worker var.
+    pub var: &'static str,
+    /// Its values, least to most.
+    pub values: Vec<&'static str>,
+    /// The preflight status each value needs.
+    pub needs: Vec<String>,
+}
+
+/// One No-Go condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionEntry {
     /// Stable id.
     pub id: &'static str,
-    /// What it is.
+    /// What it is, as the seed words it.
     pub title: &'static str,
+    /// Where it comes from in the seed.
+    pub origin: &'static str,
     /// The modes it blocks.
     pub required_for: Vec<&'static str>,
+    /// The answers its state is read from (`<mode>` is test or live).
+    pub sources: &'static [&'static str],
     /// How to clear it (`<mode>` is test or live).
     pub how_to_clear: &'static str,
 }
@@ -98,41 +136,84 @@ pub fn generate(repo: &Repo) -> Result<Manifest, OpsError> {
     let spec = spec::load(repo)?;
     let applied = migrations::apply(repo)?;
     let field = |pointer: &str| string_at(&config, pointer, &repo.show(&path));
+    let runtime = Runtime {
+        platform: "Cloudflare Workers".into(),
+        language: "Rust (wasm32-unknown-unknown, workers-rs)".into(),
+        main: field("/main")?,
+        compatibility_date: field("/compatibility_date")?,
+        environments: environments(&config),
+    };
     Ok(Manifest {
         service: field("/name")?,
         scope: spec.scope,
-        runtime: Runtime {
-            platform: "Cloudflare Workers".into(),
-            language: "Rust (wasm32-unknown-unknown, workers-rs)".into(),
-            main: field("/main")?,
-            compatibility_date: field("/compatibility_date")?,
-            environments: environments(&config),
-        },
+        runtime: runtime.platform.clone(),
         storage: storage(&config, &repo.show(&path), applied.tables)?,
-        routes: spec.worker_routes,
+        routes: spec.worker_routes.iter().map(Route::seed_form).collect(),
         required_secrets: to_strings(&nyra_domain::config::REQUIRED_SECRETS),
         required_vars: to_strings(&nyra_domain::config::REQUIRED_VARS),
-        checks: check::CHECKS
-            .iter()
-            .map(|(id, _)| CheckEntry {
-                id,
-                title: check::title(id),
-            })
-            .collect(),
-        live_blockers: BLOCKERS
-            .iter()
-            .map(|b| BlockerEntry {
-                id: b.id,
-                title: b.title,
-                required_for: if b.live_only {
-                    vec!["live"]
-                } else {
-                    vec!["test", "live"]
-                },
-                how_to_clear: b.how_to_clear,
-            })
-            .collect(),
+        checks: npm_checks(repo)?,
+        live_blockers: preflight::seed_live_blockers(),
+        details: Details {
+            runtime,
+            routes: spec.worker_routes,
+            checks: check::CHECKS
+                .iter()
+                .map(|(id, _)| CheckEntry {
+                    id,
+                    title: check::title(id),
+                })
+                .collect(),
+            checkout: checkout_entry(),
+            no_go_conditions: BLOCKERS.iter().map(condition).collect(),
+        },
     })
+}
+
+/// `npm run NAME` for each seed check script, each one present in package.json.
+fn npm_checks(repo: &Repo) -> Result<Vec<String>, OpsError> {
+    let path = repo.path(PACKAGE);
+    let shown = repo.show(&path);
+    let package: Value =
+        serde_json::from_str(&repo.read(&path)?).map_err(|e| OpsError::Package {
+            path: shown.clone(),
+            detail: format!("not valid JSON ({e})"),
+        })?;
+    SEED_CHECK_SCRIPTS
+        .iter()
+        .map(|name| match package.pointer(&format!("/scripts/{name}")) {
+            Some(Value::String(_)) => Ok(format!("npm run {name}")),
+            _ => Err(OpsError::Package {
+                path: shown.clone(),
+                detail: format!("has no script {name}"),
+            }),
+        })
+        .collect()
+}
+
+/// The checkout switch's values and what each needs.
+fn checkout_entry() -> CheckoutEntry {
+    CheckoutEntry {
+        var: CHECKOUT_VAR,
+        values: vec!["disabled", "test", "live"],
+        needs: vec![
+            "disabled: nothing (the production default; `npm run cloud:billing:checkout:disable`)"
+                .into(),
+            "test: live-preflight --mode test answers GO_TEST_MODE (or --mode live GO_LIVE)".into(),
+            "live: live-preflight --mode live answers GO_LIVE".into(),
+        ],
+    }
+}
+
+/// One No-Go condition as listed.
+fn condition(def: &preflight::BlockerDef) -> ConditionEntry {
+    ConditionEntry {
+        id: def.id,
+        title: def.title,
+        origin: def.origin.describe(),
+        required_for: preflight::required_for(def),
+        sources: def.sources,
+        how_to_clear: def.how_to_clear,
+    }
 }
 
 /// The manifest as committed: pretty JSON and a final newline.

@@ -1,6 +1,7 @@
 //! live-preflight: whether money may move, from the dashboard answers alone (never a secret value).
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::dashboard::{BillingCloud, Loaded, StripeMode, StripeSetup};
 use crate::repo::{Repo, WRANGLER};
@@ -10,70 +11,154 @@ use crate::wrangler;
 /// The placeholder for the Stripe mode in how-to texts.
 const MODE: &str = "<mode>";
 
-/// One live blocker, as the manifest lists it.
+/// Where a No-Go condition comes from in the seed document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Origin {
+    /// One of the seed manifest's eight `liveBlockers` (the manifest lists its title).
+    LiveBlocker,
+    /// A condition of No-Go rule 1 that the seed's blocker list does not name.
+    NoGoRule,
+}
+
+impl Origin {
+    /// How the page and the manifest name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Origin::LiveBlocker => "seed liveBlockers",
+            Origin::NoGoRule => "No-Go rule 1",
+        }
+    }
+}
+
+/// One No-Go condition: a seed live blocker or a further condition of No-Go rule 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockerDef {
     /// Stable id.
     pub id: &'static str,
-    /// What it is.
+    /// What it is, worded exactly as the seed words it.
     pub title: &'static str,
     /// Blocks live money only; test mode may go ahead without it.
     pub live_only: bool,
+    /// Where it comes from in the seed.
+    pub origin: Origin,
+    /// The answers its state is read from; `<mode>` stands for `test` or `live`.
+    pub sources: &'static [&'static str],
     /// How to clear it; `<mode>` stands for `test` or `live`.
     pub how_to_clear: &'static str,
 }
 
-/// The eight live blockers, in the order to clear them.
-pub const BLOCKERS: [BlockerDef; 8] = [
+/// The seed's eight live blockers, then the two further No-Go rule 1 conditions, in the order to clear them.
+pub const BLOCKERS: [BlockerDef; 10] = [
     BlockerDef {
         id: "cloudflare-d1",
         title: "Cloudflare account and D1 database ID",
         live_only: false,
+        origin: Origin::LiveBlocker,
+        sources: &[
+            "billingCloud.d1DatabaseId",
+            "wrangler.jsonc env.production.d1_databases[DB].database_id",
+        ],
         how_to_clear: "Create the D1 database in the Cloudflare account (`npx wrangler d1 create nyra_billing`), enter its id as billingCloud.d1DatabaseId and run `npm run cloud:billing:config:sync` so env.production in wrangler.jsonc uses it.",
     },
     BlockerDef {
         id: "worker-url",
-        title: "Custom domain or workers.dev URL",
+        title: "Billing Worker custom domain",
         live_only: false,
+        origin: Origin::LiveBlocker,
+        sources: &["billingCloud.workerUrl"],
         how_to_clear: "Deploy with `npx wrangler deploy --env production`, attach a custom domain (or use the workers.dev URL) and enter it as billingCloud.workerUrl.",
     },
     BlockerDef {
         id: "stripe-secrets",
-        title: "Stripe secrets in the Wrangler secret store",
+        title: "Stripe test/live secrets in Wrangler secret store",
         live_only: false,
+        origin: Origin::LiveBlocker,
+        sources: &["billingCloud.secretsSet", "billingCloud.stripeSecretsMode"],
         how_to_clear: "Store every required secret with `npx wrangler secret put NAME --env production` (Stripe keys of <mode> mode), list the names (never the values) in billingCloud.secretsSet and set billingCloud.stripeSecretsMode to \"<mode>\".",
     },
     BlockerDef {
         id: "stripe-price",
-        title: "Stripe product and monthly Price ID",
+        title: "Stripe product/price after final monthly price",
         live_only: false,
-        how_to_clear: "In Stripe (<mode> mode) create the product and its monthly Price, store the Price ID with `npx wrangler secret put NYRA_STRIPE_PRICE_PRO_MONTHLY --env production` and set billingCloud.stripe.<mode>.productAndPriceCreated to true.",
+        origin: Origin::LiveBlocker,
+        sources: &[
+            "billingCloud.stripe.<mode>.productAndPriceCreated",
+            "billingCloud.secretsSet",
+            "billingCloud.monthlyPriceFinal (live)",
+        ],
+        how_to_clear: "Choose the final monthly price in the command center (for live mode set billingCloud.monthlyPriceFinal to true), then in Stripe (<mode> mode) create the product and its monthly Price at that price, store the Price ID with `npx wrangler secret put NYRA_STRIPE_PRICE_PRO_MONTHLY --env production` and set billingCloud.stripe.<mode>.productAndPriceCreated to true.",
     },
     BlockerDef {
         id: "customer-portal",
-        title: "Stripe Customer Portal configuration",
+        title: "Customer Portal configuration",
         live_only: false,
+        origin: Origin::LiveBlocker,
+        sources: &["billingCloud.stripe.<mode>.customerPortalConfigured"],
         how_to_clear: "In Stripe (<mode> mode) configure the Customer Portal (cancellation, payment method, invoice history) and set billingCloud.stripe.<mode>.customerPortalConfigured to true.",
     },
     BlockerDef {
         id: "stripe-webhook",
         title: "Stripe webhook endpoint and signing secret",
         live_only: false,
+        origin: Origin::LiveBlocker,
+        sources: &[
+            "billingCloud.stripe.<mode>.webhookEndpointConfigured",
+            "billingCloud.secretsSet",
+        ],
         how_to_clear: "In Stripe (<mode> mode) add a webhook endpoint at <workerUrl>/api/billing/webhook on the pinned API version with the events checkout.session.completed, customer.subscription.created, customer.subscription.updated, customer.subscription.deleted, invoice.paid, invoice.payment_failed and entitlements.active_entitlement_summary.updated; store its signing secret with `npx wrangler secret put STRIPE_WEBHOOK_SECRET --env production` and set billingCloud.stripe.<mode>.webhookEndpointConfigured to true.",
     },
     BlockerDef {
         id: "support-inbox",
         title: "Support inbox roundtrip",
         live_only: true,
+        origin: Origin::LiveBlocker,
+        sources: &["billingCloud.supportInboxTested"],
         how_to_clear: "Send a message to the support inbox from an outside address, answer it, confirm the answer arrives, and set billingCloud.supportInboxTested to true.",
     },
     BlockerDef {
         id: "legal-review",
         title: "Attorney/accountant review",
         live_only: true,
+        origin: Origin::LiveBlocker,
+        sources: &["billingCloud.legalReviewApproved"],
         how_to_clear: "Have an attorney and an accountant approve the terms, refund policy and tax setup for selling the subscription, then set billingCloud.legalReviewApproved to true.",
     },
+    BlockerDef {
+        id: "hosted-ai-cap",
+        title: "Hosted AI cap",
+        live_only: true,
+        origin: Origin::NoGoRule,
+        sources: &["billingCloud.hostedAiCapSet"],
+        how_to_clear: "Set the hosted AI usage cap for paid devices in the command center, confirm it holds, and set billingCloud.hostedAiCapSet to true.",
+    },
+    BlockerDef {
+        id: "signed-release",
+        title: "Signed/store-trusted release path",
+        live_only: true,
+        origin: Origin::NoGoRule,
+        sources: &["billingCloud.signedReleasePathReady"],
+        how_to_clear: "Ship the desktop app through a signed, store-trusted release path (code-signed and notarized builds the OS trusts), then set billingCloud.signedReleasePathReady to true.",
+    },
 ];
+
+/// The titles the seed manifest lists as `liveBlockers`, in order.
+pub fn seed_live_blockers() -> Vec<&'static str> {
+    BLOCKERS
+        .iter()
+        .filter(|b| b.origin == Origin::LiveBlocker)
+        .map(|b| b.title)
+        .collect()
+}
+
+/// The modes a condition blocks.
+pub fn required_for(def: &BlockerDef) -> Vec<&'static str> {
+    if def.live_only {
+        vec!["live"]
+    } else {
+        vec!["test", "live"]
+    }
+}
 
 /// The verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -95,7 +180,7 @@ pub struct Deployability {
     pub status: Status,
     /// A blocker for the requested mode stands.
     pub blocked: bool,
-    /// How many of the eight blockers stand (for any mode).
+    /// How many No-Go conditions stand (for any mode).
     pub open_blockers: usize,
 }
 
@@ -107,6 +192,10 @@ pub struct BlockerState {
     pub id: &'static str,
     /// What it is.
     pub title: &'static str,
+    /// Where it comes from in the seed.
+    pub origin: Origin,
+    /// The answers its state is read from.
+    pub sources: Vec<String>,
     /// The modes it blocks.
     pub required_for: Vec<&'static str>,
     /// It no longer stands.
@@ -126,15 +215,37 @@ pub struct PreflightReport {
     pub mode: StripeMode,
     /// The verdict.
     pub deployability: Deployability,
-    /// All eight blockers.
+    /// Every No-Go condition.
     pub blockers: Vec<BlockerState>,
     /// Problems with the inputs (missing dashboard, secret-looking values removed).
     pub warnings: Vec<String>,
 }
 
-/// Evaluates every blocker for `mode`.
+/// Evaluates every condition for `mode` against the repo's wrangler.jsonc.
 pub fn run(repo: &Repo, loaded: &Loaded, mode: StripeMode) -> PreflightReport {
-    let (production_db, mut warnings) = production_database_id(repo);
+    evaluate(loaded, mode, &read_wrangler(repo))
+}
+
+/// The repo's wrangler.jsonc as a value, or why it cannot be read.
+pub fn read_wrangler(repo: &Repo) -> Result<Value, String> {
+    let path = repo.path(WRANGLER);
+    repo.read(&path)
+        .and_then(|text| wrangler::parse_value(&text, &repo.show(&path)))
+        .map_err(|e| e.to_string())
+}
+
+/// Evaluates every condition for `mode` against a parsed wrangler.jsonc (or why it is unreadable).
+pub fn evaluate(
+    loaded: &Loaded,
+    mode: StripeMode,
+    config: &Result<Value, String>,
+) -> PreflightReport {
+    let production_db = config.as_ref().ok().and_then(|c| {
+        wrangler::d1_entry(c, "production")
+            .and_then(|db| db.get("database_id"))
+            .and_then(Value::as_str)
+    });
+    let mut warnings: Vec<String> = config.as_ref().err().cloned().into_iter().collect();
     warnings.extend(dashboard_warnings(loaded));
     let answers = &loaded.file.billing_cloud;
     let blockers: Vec<BlockerState> = BLOCKERS
@@ -142,7 +253,7 @@ pub fn run(repo: &Repo, loaded: &Loaded, mode: StripeMode) -> PreflightReport {
         .map(|def| {
             state(
                 def,
-                open_reason(def.id, answers, mode, production_db.as_deref()),
+                open_reason(def.id, answers, mode, production_db),
                 mode,
                 answers,
             )
@@ -171,13 +282,23 @@ pub fn run(repo: &Repo, loaded: &Loaded, mode: StripeMode) -> PreflightReport {
 }
 
 impl PreflightReport {
+    /// Titles of the open conditions that block the report's mode.
+    pub fn blocking_titles(&self) -> Vec<&'static str> {
+        self.blockers
+            .iter()
+            .filter(|b| !b.cleared && b.required_for.contains(&self.mode.as_str()))
+            .map(|b| b.title)
+            .collect()
+    }
+
     /// The report as text.
     pub fn render_text(&self) -> String {
         let mut out = format!(
-            "Billing live preflight (mode: {})\ndeployability.status: {}\nBlockers ({} of 8 open):\n",
+            "Billing live preflight (mode: {})\ndeployability.status: {}\nBlockers ({} of {} open):\n",
             self.mode.as_str(),
             status_name(self.deployability.status),
-            self.deployability.open_blockers
+            self.deployability.open_blockers,
+            self.blockers.len()
         );
         for b in &self.blockers {
             let state = if b.cleared { "cleared" } else { "open" };
@@ -236,20 +357,19 @@ fn state(
         .as_deref()
         .map(|u| u.trim_end_matches('/'))
         .unwrap_or("<workerUrl>");
+    let fill = |text: &str| {
+        text.replace(MODE, mode.as_str())
+            .replace("<workerUrl>", url)
+    };
     BlockerState {
         id: def.id,
         title: def.title,
-        required_for: if def.live_only {
-            vec!["live"]
-        } else {
-            vec!["test", "live"]
-        },
+        origin: def.origin,
+        sources: def.sources.iter().map(|s| fill(s)).collect(),
+        required_for: required_for(def),
         cleared: reason.is_none(),
         detail: reason,
-        how_to_clear: def
-            .how_to_clear
-            .replace(MODE, mode.as_str())
-            .replace("<workerUrl>", url),
+        how_to_clear: fill(def.how_to_clear),
     }
 }
 
@@ -270,10 +390,13 @@ fn open_reason(
             validate::worker_url,
         ),
         "stripe-secrets" => secrets_reason(a, mode),
-        "stripe-price" => flag_reason(setup, m, "productAndPriceCreated", |s| {
-            s.product_and_price_created
-        })
-        .or_else(|| missing_secret(a, "NYRA_STRIPE_PRICE_PRO_MONTHLY")),
+        "stripe-price" => final_price_reason(a, mode)
+            .or_else(|| {
+                flag_reason(setup, m, "productAndPriceCreated", |s| {
+                    s.product_and_price_created
+                })
+            })
+            .or_else(|| missing_secret(a, "NYRA_STRIPE_PRICE_PRO_MONTHLY")),
         "customer-portal" => flag_reason(setup, m, "customerPortalConfigured", |s| {
             s.customer_portal_configured
         }),
@@ -282,7 +405,20 @@ fn open_reason(
         })
         .or_else(|| missing_secret(a, "STRIPE_WEBHOOK_SECRET")),
         "support-inbox" => bool_reason("billingCloud.supportInboxTested", a.support_inbox_tested),
-        _ => bool_reason("billingCloud.legalReviewApproved", a.legal_review_approved),
+        "legal-review" => bool_reason("billingCloud.legalReviewApproved", a.legal_review_approved),
+        "hosted-ai-cap" => bool_reason("billingCloud.hostedAiCapSet", a.hosted_ai_cap_set),
+        _ => bool_reason(
+            "billingCloud.signedReleasePathReady",
+            a.signed_release_path_ready,
+        ),
+    }
+}
+
+/// Live money waits for the final monthly price; a test-mode price may be provisional.
+fn final_price_reason(a: &BillingCloud, mode: StripeMode) -> Option<String> {
+    match mode {
+        StripeMode::Test => None,
+        StripeMode::Live => bool_reason("billingCloud.monthlyPriceFinal", a.monthly_price_final),
     }
 }
 
@@ -350,24 +486,6 @@ fn bool_reason(key: &str, value: Option<bool>) -> Option<String> {
         Some(true) => None,
         Some(false) => Some(format!("{key} is false.")),
         None => Some(format!("{key} is unanswered.")),
-    }
-}
-
-/// The production D1 id from wrangler.jsonc, with a warning when it cannot be read.
-fn production_database_id(repo: &Repo) -> (Option<String>, Vec<String>) {
-    let path = repo.path(WRANGLER);
-    let parsed = repo
-        .read(&path)
-        .and_then(|text| wrangler::parse_value(&text, &repo.show(&path)));
-    match parsed {
-        Ok(config) => {
-            let id = wrangler::d1_entry(&config, "production")
-                .and_then(|db| db.get("database_id"))
-                .and_then(|v| v.as_str())
-                .map(str::to_string);
-            (id, Vec::new())
-        }
-        Err(e) => (None, vec![e.to_string()]),
     }
 }
 

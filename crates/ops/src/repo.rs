@@ -14,6 +14,8 @@ pub const MIGRATIONS: &str = "migrations";
 pub const MANIFEST: &str = "deploy/manifest.json";
 /// The generated JSON Schema of the dashboard answers file, relative to the root.
 pub const DASHBOARD_SCHEMA: &str = "deploy/dashboard.schema.json";
+/// The npm package file whose scripts the manifest's `checks` name, relative to the root.
+pub const PACKAGE: &str = "package.json";
 /// The default dashboard answers file (git-ignored), relative to the root.
 pub const DASHBOARD: &str = "deploy/dashboard.json";
 

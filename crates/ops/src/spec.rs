@@ -23,6 +23,13 @@ pub struct Route {
     pub operation_id: String,
 }
 
+impl Route {
+    /// `GET /health`: the seed manifest's form of a route.
+    pub fn seed_form(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
 /// What the tool needs from the spec.
 #[derive(Debug, Clone, Default)]
 pub struct Spec {

@@ -1,11 +1,12 @@
 //! config-sync: validates the dashboard's config answers and writes the production values into wrangler.jsonc.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::OpsError;
-use crate::dashboard::{self, BillingCloud, Loaded};
+use crate::dashboard::{self, BillingCloud, CheckoutState, Loaded};
+use crate::gate::{self, CHECKOUT_VAR, Gate};
 use crate::repo::Repo;
 use crate::validate;
 use crate::wrangler::{self, Editor, Target};
@@ -73,6 +74,8 @@ pub struct SyncOptions {
     pub wrangler: PathBuf,
     /// Report only; write nothing.
     pub dry_run: bool,
+    /// The checkout switch asked for on the command line; overrides `billingCloud.checkout`.
+    pub checkout: Option<CheckoutState>,
 }
 
 /// One line of the report.
@@ -154,6 +157,8 @@ pub fn run(repo: &Repo, options: &SyncOptions) -> Result<SyncReport, OpsError> {
         sync_field(field, &loaded, &editor, &mut report)?;
     }
     report.needs_fix.extend(unknown_secret_names(&loaded));
+    let requested = options.checkout.or(loaded.file.billing_cloud.checkout);
+    sync_checkout(requested, &loaded, &editor, &shown, &mut report)?;
     if !report.applied.is_empty() && !options.dry_run {
         let text = editor.text();
         wrangler::parse_value(&text, &shown)?;
@@ -202,6 +207,55 @@ fn sync_field(
     Ok(())
 }
 
+/// The label of the checkout switch in the report.
+const CHECKOUT_LABEL: &str = "Production BILLING_CHECKOUT";
+
+/// Writes the requested checkout switch when the preflight (on the edited config) allows it, else says why.
+fn sync_checkout(
+    requested: Option<CheckoutState>,
+    loaded: &Loaded,
+    editor: &Editor,
+    shown: &str,
+    report: &mut SyncReport,
+) -> Result<(), OpsError> {
+    let config = wrangler::parse_value(&editor.text(), shown).map_err(|e| e.to_string());
+    let current = match &config {
+        Ok(value) => gate::production_value(value)
+            .unwrap_or("unset (disabled)")
+            .to_string(),
+        Err(_) => "unreadable".to_string(),
+    };
+    let item = |message: String| Item {
+        key: "billingCloud.checkout".to_string(),
+        label: CHECKOUT_LABEL.to_string(),
+        message,
+    };
+    let Some(state) = requested else {
+        report.waiting.push(item(format!(
+            "Enter billingCloud.checkout (disabled, test or live) in the dashboard; env.production keeps {CHECKOUT_VAR}={current}."
+        )));
+        return Ok(());
+    };
+    if let Err(why) = Gate::evaluate(loaded, &config).permits(state) {
+        report.needs_fix.push(item(format!(
+            "refused to write {CHECKOUT_VAR}={}: {why}. env.production keeps {CHECKOUT_VAR}={current}.",
+            state.as_str()
+        )));
+        return Ok(());
+    }
+    if current == state.as_str() {
+        return Ok(());
+    }
+    editor.set(Target::Checkout, state.as_str())?;
+    let verb = if report.dry_run { "would set" } else { "set" };
+    report.applied.push(item(format!(
+        "{verb} {} to {}.",
+        Target::Checkout.location(),
+        state.as_str()
+    )));
+    Ok(())
+}
+
 /// Needs Fix items for secret-looking values: key path and kind, never the value.
 fn secret_items(loaded: &Loaded) -> Vec<Item> {
     loaded
@@ -235,4 +289,24 @@ fn unknown_secret_names(loaded: &Loaded) -> Vec<Item> {
             ),
         })
         .collect()
+}
+
+/// Rollback step 1: writes `BILLING_CHECKOUT=disabled` into env.production (comments and layout kept); what it did.
+pub fn disable_checkout(repo: &Repo, path: &Path) -> Result<String, OpsError> {
+    let shown = repo.show(path);
+    let editor = Editor::parse(&repo.read(path)?, &shown)?;
+    if editor.get(Target::Checkout)?.as_deref() == Some(CheckoutState::Disabled.as_str()) {
+        return Ok(format!(
+            "{} is already disabled in {shown}; deploy with `npx wrangler deploy --env production` if the Worker may still run another value.",
+            Target::Checkout.location()
+        ));
+    }
+    editor.set(Target::Checkout, CheckoutState::Disabled.as_str())?;
+    let text = editor.text();
+    wrangler::parse_value(&text, &shown)?;
+    repo.write(path, &text)?;
+    Ok(format!(
+        "set {} to disabled in {shown}; now deploy it: `npx wrangler deploy --env production`.",
+        Target::Checkout.location()
+    ))
 }

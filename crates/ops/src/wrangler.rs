@@ -68,6 +68,8 @@ pub enum Target {
     AllowedOrigin,
     /// `env.production.vars.STRIPE_API_VERSION`.
     StripeApiVersion,
+    /// `env.production.vars.BILLING_CHECKOUT`: written only through the checkout gate.
+    Checkout,
 }
 
 impl Target {
@@ -77,6 +79,7 @@ impl Target {
             Target::D1DatabaseId => "env.production.d1_databases[DB].database_id",
             Target::AllowedOrigin => "env.production.vars.ALLOWED_ORIGIN",
             Target::StripeApiVersion => "env.production.vars.STRIPE_API_VERSION",
+            Target::Checkout => "env.production.vars.BILLING_CHECKOUT",
         }
     }
 }
@@ -134,6 +137,7 @@ impl Editor {
         match target {
             Target::AllowedOrigin => Ok((self.vars(&production)?, "ALLOWED_ORIGIN")),
             Target::StripeApiVersion => Ok((self.vars(&production)?, "STRIPE_API_VERSION")),
+            Target::Checkout => Ok((self.vars(&production)?, "BILLING_CHECKOUT")),
             Target::D1DatabaseId => Ok((self.db(&production)?, "database_id")),
         }
     }

@@ -1,6 +1,7 @@
 //! The page: one self-contained HTML document (inline CSS, no scripts, no external resources).
 
-use crate::preflight::{self, BlockerState, Status};
+use crate::preflight::{self, BlockerState, PreflightReport, Status};
+use crate::snapshot::checkout::{CheckoutView, NoGoRule};
 use crate::snapshot::files::{FileView, ManifestView, WranglerView};
 use crate::snapshot::health::{HealthReport, Rehearsal};
 use crate::snapshot::highlight::{self, escape};
@@ -13,10 +14,12 @@ use crate::sync::{Item, SyncReport};
 const STYLE: &str = include_str!("style.css");
 
 /// The section headings, in page order, with their anchors.
-pub const SECTIONS: [(&str, &str); 8] = [
+pub const SECTIONS: [(&str, &str); 10] = [
     ("config-sync", "Billing Worker Config Sync"),
+    ("checkout", "Checkout Switch"),
     ("routes", "Routes"),
     ("secrets", "Secrets"),
+    ("no-go-rules", "No-Go Rules"),
     ("live-blockers", "Live Blockers"),
     ("manifest", "Deployment Manifest"),
     ("wrangler", "Wrangler Config"),
@@ -47,8 +50,10 @@ pub fn page(s: &Snapshot) -> String {
 fn sections(s: &Snapshot) -> String {
     let bodies = [
         config_sync(&s.config_sync, &s.dashboard.path, s.dashboard.found),
+        checkout(&s.checkout),
         routes(&s.routes, &s.checks),
         secrets(&s.secrets, s.rehearsal.as_ref()),
+        no_go_rules(&s.no_go_rules),
         live_blockers(s),
         manifest(&s.manifest),
         wrangler(&s.wrangler),
@@ -77,10 +82,7 @@ fn header(s: &Snapshot, title: &str) -> String {
         } else {
             ""
         },
-        status_banner(
-            s.live_blockers.deployability.status,
-            s.live_blockers.deployability.open_blockers
-        ),
+        status_banner(&s.live_blockers),
         rule_banner(s.rule)
     )
 }
@@ -95,11 +97,13 @@ fn nav() -> String {
 }
 
 /// The `deployability.status` banner: red until money may move.
-fn status_banner(status: Status, open: usize) -> String {
+fn status_banner(report: &PreflightReport) -> String {
+    let status = report.deployability.status;
+    let (open, all) = (report.deployability.open_blockers, report.blockers.len());
     let (class, text) = match status {
         Status::NoGoLiveMoney => (
             "no-go",
-            format!("{open} of 8 live blockers open: do not take live money."),
+            format!("{open} of {all} No-Go conditions open: do not take live money."),
         ),
         Status::GoTestMode => (
             "test",
@@ -217,7 +221,7 @@ fn routes(routes: &[RouteStatus], checks: &[CheckResult]) -> String {
     let rows: Vec<String> = routes.iter().map(route_row).collect();
     let ready = routes.iter().filter(|r| r.ready).count();
     format!(
-        "<p>{ready} of {} routes in openapi.yaml are ready. Ready means the Worker serves the route (or it is a static asset), <code>nyra-ops check</code> agrees, and the spec no longer documents <code>501 not_implemented</code> for it.</p>\n{}<h3>Check results</h3>\n{}",
+        "<p>{ready} of {} routes in openapi.yaml are ready. Ready means the Worker serves the route (or it is a static asset) and <code>nyra-ops check</code> agrees.</p>\n{}<h3>Check results</h3>\n{}",
         routes.len(),
         table(
             "Routes",
@@ -330,16 +334,15 @@ fn live_blockers(s: &Snapshot) -> String {
         format!("<h3>Warnings</h3><ul>{warnings}</ul>\n")
     };
     format!(
-        "{}<p>From <code>npm run billing:live-preflight -- --mode live</code>. With <code>--mode test</code> the status is <strong>{}</strong>.</p>\n{}{warnings}",
-        status_banner(
-            report.deployability.status,
-            report.deployability.open_blockers
-        ),
+        "{}<p>From <code>npm run billing:live-preflight -- --mode live</code>: the seed's eight live blockers and the further conditions of No-Go rule 1, each with the answers it is read from. With <code>--mode test</code> the status is <strong>{}</strong>.</p>\n{}{warnings}",
+        status_banner(report),
         preflight::status_name(s.test_mode_status),
         table(
             "Live blockers",
             &[
-                "Blocker",
+                "Condition",
+                "Origin",
+                "Source",
                 "Required for",
                 "State",
                 "Why open and how to clear"
@@ -364,9 +367,12 @@ fn blocker_row(b: &BlockerState) -> String {
         ),
         None => String::new(),
     };
+    let sources: Vec<String> = b.sources.iter().map(|s| code(s)).collect();
     format!(
-        "<tr><th scope=\"row\">{}</th><td>{}</td><td>{state}</td><td>{how}</td></tr>\n",
+        "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{state}</td><td>{how}</td></tr>\n",
         escape(b.title),
+        escape(b.origin.describe()),
+        sources.join("<br>"),
         escape(&b.required_for.join(", ")),
     )
 }
@@ -506,4 +512,104 @@ fn stripe_class(mode: &str) -> &'static str {
         "live" => "live",
         _ => "unknown",
     }
+}
+
+/// The checkout switch: production value, dashboard request and what the preflight allows.
+fn checkout(c: &CheckoutView) -> String {
+    let production = c.production.as_deref().unwrap_or("unset (disabled)");
+    let state = match &c.failure {
+        None => badge("ok", "within the gate"),
+        Some(_) => badge("bad", "beyond the gate"),
+    };
+    let blockers = |list: &[&str]| {
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join("; ")
+        }
+    };
+    let rows = [
+        (
+            "Production value",
+            format!("{} {state}", badge(switch_class(production), production)),
+        ),
+        ("Source", code(c.source)),
+        (
+            "Requested in the dashboard",
+            c.requested
+                .map_or("unanswered (billingCloud.checkout)".into(), |r| {
+                    code(r.as_str())
+                }),
+        ),
+        (
+            "Preflight allows",
+            badge(
+                switch_class(c.gate.allowed.as_str()),
+                c.gate.allowed.as_str(),
+            ),
+        ),
+        (
+            "Test-mode preflight",
+            format!(
+                "{}; open: {}",
+                code(preflight::status_name(c.gate.test_status)),
+                escape(&blockers(&c.gate.test_blockers))
+            ),
+        ),
+        (
+            "Live preflight",
+            format!(
+                "{}; open: {}",
+                code(preflight::status_name(c.gate.live_status)),
+                escape(&blockers(&c.gate.live_blockers))
+            ),
+        ),
+    ];
+    let body: String = rows
+        .iter()
+        .map(|(k, v)| format!("<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>\n"))
+        .collect();
+    let failure = c
+        .failure
+        .as_deref()
+        .map(|f| format!("<p class=\"error\">{}</p>\n", inline(f)))
+        .unwrap_or_default();
+    format!(
+        "<p><code>{}</code> is <code>disabled</code> (checkout answers 503 <code>checkout_disabled</code>), <code>test</code> or <code>live</code>. config-sync writes <code>test</code> only on GO_TEST_MODE and <code>live</code> only on GO_LIVE; <code>npm run cloud:billing:checkout:disable</code> turns it off (rollback step 1).</p>\n{failure}<div class=\"table-wrap\" role=\"region\" aria-label=\"Checkout switch\" tabindex=\"0\"><table class=\"kv\"><tbody>\n{body}</tbody></table></div>\n",
+        escape(c.var)
+    )
+}
+
+/// Badge class of a checkout value: live is loud, test is calm, off is neutral.
+fn switch_class(value: &str) -> &'static str {
+    match value {
+        "live" => "live",
+        "test" => "ok",
+        _ => "unknown",
+    }
+}
+
+/// The seed's four No-Go rules with what enforces each.
+fn no_go_rules(rules: &[NoGoRule]) -> String {
+    let rows: Vec<String> = rules
+        .iter()
+        .map(|r| {
+            let state = match r.holds {
+                Some(true) => badge("ok", "holds"),
+                Some(false) => badge("bad", "blocking"),
+                None => badge("unknown", "in code"),
+            };
+            format!(
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{state} {}</td></tr>\n",
+                r.number,
+                escape(r.rule),
+                inline(r.source),
+                inline(&r.state)
+            )
+        })
+        .collect();
+    format!(
+        "<p>The seed's No-Go rules, each with what enforces it and where its state comes from.</p>\n{}",
+        table("No-Go rules", &["#", "Rule", "Source", "State"], &rows)
+    )
 }

@@ -1,5 +1,6 @@
 //! snapshot: the Cloud Billing page, one static HTML file (and its JSON twin) built from the repo and the Worker.
 
+pub mod checkout;
 pub mod files;
 pub mod health;
 pub mod highlight;
@@ -92,6 +93,10 @@ pub struct Snapshot {
     pub dashboard: DashboardSource,
     /// The config-sync report, computed as a dry run (wrangler.jsonc is never written).
     pub config_sync: SyncReport,
+    /// The checkout switch (BILLING_CHECKOUT).
+    pub checkout: checkout::CheckoutView,
+    /// The seed's four No-Go rules, with what enforces each.
+    pub no_go_rules: Vec<checkout::NoGoRule>,
     /// The `nyra-ops check` results the route statuses are read from.
     pub checks: Vec<CheckResult>,
     /// Every openapi.yaml route with its status.
@@ -124,9 +129,11 @@ pub fn build(repo: &Repo, args: &SnapshotArgs) -> Result<Snapshot, SnapshotError
     let loaded = dashboard::load(repo, &dashboard_path, required)?;
     let config_sync = dry_run_sync(repo, dashboard_path.clone(), required)?;
     let spec = spec::load(repo)?;
-    let lines = check::run(repo);
+    let lines = check::run(repo, args.dashboard.as_deref());
     let rehearsal = health_url.as_deref().map(health::rehearse);
     let answers = &loaded.file.billing_cloud;
+    let live = preflight::run(repo, &loaded, StripeMode::Live);
+    let config = preflight::read_wrangler(repo);
     Ok(Snapshot {
         service: service_name(repo)?,
         rule: RULE,
@@ -135,10 +142,12 @@ pub fn build(repo: &Repo, args: &SnapshotArgs) -> Result<Snapshot, SnapshotError
             found: loaded.found,
         },
         config_sync,
-        routes: routes::statuses(repo, &spec, &lines),
+        checkout: checkout::view(&config, &loaded, &lines),
+        no_go_rules: checkout::rules(&live, &loaded, &lines),
+        routes: routes::statuses(&spec, &lines),
         checks: check_results(&lines),
         secrets: store::rows(answers, rehearsal.as_ref()),
-        live_blockers: preflight::run(repo, &loaded, StripeMode::Live),
+        live_blockers: live,
         test_mode_status: preflight::run(repo, &loaded, StripeMode::Test)
             .deployability
             .status,
@@ -160,6 +169,7 @@ fn dry_run_sync(
         dashboard_required,
         wrangler: repo.path(WRANGLER),
         dry_run: true,
+        checkout: None,
     };
     sync::run(repo, &options)
 }
@@ -206,8 +216,14 @@ pub fn run(repo: &Repo, args: &SnapshotArgs) -> Result<u8, SnapshotError> {
 fn summary(snapshot: &Snapshot, out: &str) -> String {
     let ready = snapshot.routes.iter().filter(|r| r.ready).count();
     format!(
-        "wrote {out}\ndeployability.status: {}\nroutes ready: {ready} of {}\nconfig sync: {} waiting, {} need fix\n",
+        "wrote {out}\ndeployability.status: {}\ncheckout switch: {} (allowed: {})\nroutes ready: {ready} of {}\nconfig sync: {} waiting, {} need fix\n",
         preflight::status_name(snapshot.live_blockers.deployability.status),
+        snapshot
+            .checkout
+            .production
+            .as_deref()
+            .unwrap_or("unset (disabled)"),
+        snapshot.checkout.gate.allowed.as_str(),
         snapshot.routes.len(),
         snapshot.config_sync.waiting.len(),
         snapshot.config_sync.needs_fix.len(),

@@ -17,6 +17,15 @@ pub const WEBHOOK: &str = "/api/billing/webhook";
 /// A check's value and what it saw, or why it failed.
 pub type Check<T> = Result<(T, String), String>;
 
+/// Whether a check the rest do not depend on ran, or was skipped (its detail says why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ran {
+    /// It ran and passed.
+    Done,
+    /// It could not run; the run cannot pass.
+    Skipped,
+}
+
 /// Codes of a rejected webhook signature.
 const SIGNATURE_CODES: [&str; 3] = [
     "signature_mismatch",
@@ -127,6 +136,12 @@ pub async fn checkout(api: &Api, options: &Options) -> Check<Checkout> {
         .to_string()
         .into_bytes();
     let answer = api.post("/api/billing/checkout", &[], Some(body)).await?;
+    if answer.code() == "checkout_disabled" {
+        return Err(format!(
+            "checkout refused: {}: BILLING_CHECKOUT is disabled; once `npm run billing:live-preflight -- --mode test` answers GO_TEST_MODE, run `npm run cloud:billing:config:sync -- --checkout test` and deploy",
+            answer.describe()
+        ));
+    }
     if answer.status != 200 {
         return Err(format!("checkout refused: {}", answer.describe()));
     }
@@ -157,14 +172,14 @@ fn hosted_checkout(url: &str, emulator: Option<&str>) -> Result<(), String> {
 }
 
 /// A webhook with a forged signature answers 400 with a signature code.
-pub async fn forged_webhook(api: &Api) -> Check<()> {
+pub async fn forged_webhook(api: &Api) -> Check<Ran> {
     let header = format!("t={},v1={}", now(), "0".repeat(64));
     let body = br#"{"id":"evt_nyra_verify_forged","type":"checkout.session.completed"}"#.to_vec();
     let headers = [("stripe-signature", header.as_str())];
     let answer = api.post(WEBHOOK, &headers, Some(body)).await?;
     if answer.status == 400 && SIGNATURE_CODES.contains(&answer.code()) {
         Ok((
-            (),
+            Ran::Done,
             format!("forged signature rejected: {}", answer.describe()),
         ))
     } else {
@@ -175,8 +190,8 @@ pub async fn forged_webhook(api: &Api) -> Check<()> {
     }
 }
 
-/// Pays the Checkout Session through the emulator's control route.
-pub async fn pay_with_emulator(api: &Api, emulator: &str, session: &str) -> Check<()> {
+/// Pays the Checkout Session through the emulator's control route; the event types it delivered.
+pub async fn pay_with_emulator(api: &Api, emulator: &str, session: &str) -> Check<Vec<String>> {
     let path = format!("/_emulator/checkout/sessions/{session}/pay");
     let answer = api.post_at(emulator, &path).await?;
     if answer.status != 200 {
@@ -186,7 +201,7 @@ pub async fn pay_with_emulator(api: &Api, emulator: &str, session: &str) -> Chec
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let accepted = events
+    let accepted: Vec<String> = events
         .iter()
         .filter(|e| {
             e["deliveries"]
@@ -194,21 +209,69 @@ pub async fn pay_with_emulator(api: &Api, emulator: &str, session: &str) -> Chec
                 .and_then(|d| d.last())
                 .is_some_and(|d| d["status"] == 200)
         })
-        .count();
-    if accepted != events.len() || events.is_empty() {
+        .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    if accepted.len() != events.len() || events.is_empty() {
         return Err(format!(
-            "paid, but the Worker accepted {accepted} of {} events",
+            "paid, but the Worker accepted {} of {} events",
+            accepted.len(),
             events.len()
         ));
     }
+    let detail = format!(
+        "paid through the emulator; {} events delivered, all 200",
+        accepted.len()
+    );
+    Ok((accepted, detail))
+}
+
+/// Checklist 3: the Worker's activation answer names a customer and this device.
+pub fn customer_recorded(status: &LicenseStatus, options: &Options) -> Check<Ran> {
+    let customer = status.customer_id.as_str();
+    if !customer.starts_with("cus_") {
+        return Err(format!(
+            "the activation answer names no Stripe customer (customerId {customer:?})"
+        ));
+    }
+    if status.device_id != options.device_id {
+        return Err(format!(
+            "the activation answer names device {:?}, not {:?}",
+            status.device_id, options.device_id
+        ));
+    }
     Ok((
-        (),
-        format!("paid through the emulator; {accepted} events delivered, all 200"),
+        Ran::Done,
+        format!(
+            "the Worker answers customer {customer} for device {}",
+            status.device_id
+        ),
     ))
 }
 
+/// Checklist 4: the Worker answers an active, paid-up subscription with a period end
+/// (and, paying through the emulator, accepted its `invoice.paid`).
+pub fn subscription_active(status: &LicenseStatus, delivered: Option<&Vec<String>>) -> Check<Ran> {
+    if delivered.is_some_and(|types| !types.iter().any(|t| t == "invoice.paid")) {
+        return Err("the emulator delivered no invoice.paid the Worker accepted".to_owned());
+    }
+    let stripe = status.status.as_deref();
+    let period_end = status.current_period_end_iso.as_deref();
+    match (status.active, stripe, period_end, status.payment_issue) {
+        (true, Some("active" | "trialing"), Some(end), false) => Ok((
+            Ran::Done,
+            format!("the Worker answers {} until {end}", describe_status(status)),
+        )),
+        _ => Err(format!(
+            "the Worker does not answer an active, paid subscription with a period end ({}, currentPeriodEndIso {}, paymentIssue {})",
+            describe_status(status),
+            period_end.unwrap_or("null"),
+            status.payment_issue
+        )),
+    }
+}
+
 /// `deviceAccessTokenExpiresAtIso` equals the token payload's `expiresAt`.
-pub fn token_expiry(status: &LicenseStatus) -> Check<()> {
+pub fn token_expiry(status: &LicenseStatus) -> Check<Ran> {
     let token = status.device_access_token.as_deref().unwrap_or_default();
     let answered = status
         .device_access_token_expires_at_iso
@@ -217,7 +280,7 @@ pub fn token_expiry(status: &LicenseStatus) -> Check<()> {
     let signed = token_expires_at(token).ok_or("the device token's payload does not decode")?;
     if signed == answered {
         Ok((
-            (),
+            Ran::Done,
             format!("deviceAccessTokenExpiresAtIso {answered} equals the token's expiresAt"),
         ))
     } else {
@@ -236,11 +299,11 @@ fn token_expires_at(token: &str) -> Option<String> {
 }
 
 /// The license verifies offline with the public key of `NYRA_LICENSE_SIGNING_SECRET`.
-pub fn license_offline(status: &LicenseStatus, options: &Options) -> Check<()> {
+pub fn license_offline(status: &LicenseStatus, options: &Options) -> Check<Ran> {
     let Some(secret) = options.secrets.license_signing_secret.as_deref() else {
         return Ok((
-            (),
-            "skipped: NYRA_LICENSE_SIGNING_SECRET is not set".to_owned(),
+            Ran::Skipped,
+            "NYRA_LICENSE_SIGNING_SECRET is not set".to_owned(),
         ));
     };
     let keys = Keys::from_secret(secret).map_err(|e| format!("signing secret unusable: {e}"))?;
@@ -252,7 +315,7 @@ pub fn license_offline(status: &LicenseStatus, options: &Options) -> Check<()> {
         keys.kid(),
         nyra_domain::time::iso(claims.expires_at)
     );
-    Ok(((), detail))
+    Ok((Ran::Done, detail))
 }
 
 /// Refresh with the device token answers active with a new token; returns that token.
@@ -270,7 +333,7 @@ pub async fn refresh(options: &Options, first: &LicenseStatus) -> Check<String> 
 }
 
 /// `POST /api/billing/portal` with the device token answers a `portalUrl`.
-pub async fn portal(api: &Api, token: &str) -> Check<()> {
+pub async fn portal(api: &Api, token: &str) -> Check<Ran> {
     let bearer = format!("Bearer {token}");
     let answer = api
         .post("/api/billing/portal", &[("authorization", &bearer)], None)
@@ -281,7 +344,7 @@ pub async fn portal(api: &Api, token: &str) -> Check<()> {
     let url = answer.json["portalUrl"].as_str().unwrap_or_default();
     match reqwest::Url::parse(url) {
         Ok(parsed) => Ok((
-            (),
+            Ran::Done,
             format!(
                 "portalUrl present ({})",
                 parsed.host_str().unwrap_or("no host")

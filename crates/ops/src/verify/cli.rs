@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use super::{Options, Report, Secrets, SetupError};
 
-/// Exit code when an item failed.
-pub const FAILED: u8 = 1;
-/// Exit code when the checklist could not start (missing token, bad URL).
+/// Exit code when the checklist could not start (missing token, bad URL): nothing was verified.
 pub const ERROR: u8 = 2;
 /// Exit code after Ctrl-C (128 + SIGINT).
 pub const INTERRUPTED: u8 = 130;
@@ -24,7 +22,7 @@ pub struct VerifyArgs {
     /// Run even when /health reports stripeMode live.
     #[arg(long)]
     pub allow_live: bool,
-    /// Print the report as JSON ({base, items: [{name, ok, detail}], ok}).
+    /// Print the report as JSON ({base, items: [{name, checklist, status, detail}], outcome}).
     #[arg(long)]
     pub json: bool,
     /// Seconds to wait for the payment and the first activation.
@@ -75,26 +73,20 @@ fn options(args: &VerifyArgs) -> Result<Options, SetupError> {
     Ok(options)
 }
 
-/// Prints the JSON report (when asked) and the summary; the exit code.
+/// Prints the JSON report (when asked) and the summary; the exit code: 0 PASSED, 1 FAILED,
+/// 2 INCOMPLETE, 130 interrupted.
 fn finish(report: &Report, json: bool) -> u8 {
     if json {
         let text = serde_json::to_string_pretty(report).unwrap_or_default();
         emit(&format!("{text}\n"));
+        eprintln!("{}", report.summary());
+    } else {
+        emit(&format!("{}\n", report.summary()));
     }
-    let failed = report.items.iter().filter(|i| !i.ok).count();
-    match (report.interrupted, report.ok) {
-        (true, _) => INTERRUPTED,
-        (false, true) => {
-            eprintln!("verify-hosted: all {} items ok", report.items.len());
-            0
-        }
-        (false, false) => {
-            eprintln!(
-                "verify-hosted: {failed} of {} items failed",
-                report.items.len()
-            );
-            FAILED
-        }
+    if report.interrupted {
+        INTERRUPTED
+    } else {
+        report.outcome.exit_code()
     }
 }
 

@@ -14,7 +14,7 @@ use nyra_domain::webhook::verify::{configured_secrets, signature_header};
 
 use super::Options;
 use super::api::Api;
-use super::checks::{Check, Checkout, Health, WEBHOOK, now};
+use super::checks::{Check, Checkout, Health, Ran, WEBHOOK, now};
 
 /// How far before the run the built event claims to be created, in seconds.
 const BUILT_EVENT_AGE: i64 = 3600;
@@ -26,9 +26,9 @@ pub async fn duplicate(
     health: &Health,
     checkout: &Checkout,
     first: &LicenseStatus,
-) -> Check<()> {
+) -> Check<Ran> {
     let Some(secret) = signing_secret(options) else {
-        return Ok(((), "skipped: STRIPE_WEBHOOK_SECRET is not set".to_owned()));
+        return Ok((Ran::Skipped, "STRIPE_WEBHOOK_SECRET is not set".to_owned()));
     };
     let body = built(options, health, checkout, first)?;
     let id = body["id"].as_str().unwrap_or_default().to_owned();
@@ -45,7 +45,7 @@ pub async fn duplicate(
         _ => "recorded",
     };
     let detail = format!("event {id} sent twice: {first_answer}, then duplicate: true");
-    Ok(((), detail))
+    Ok((Ran::Done, detail))
 }
 
 /// The first configured webhook secret (during a rotation the value holds several).

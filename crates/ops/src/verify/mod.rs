@@ -1,8 +1,9 @@
 //! `verify-hosted`: the hosted checklist run against a deployed Worker in Stripe test mode (docs/deploy.md).
 //!
-//! health → stripe mode → checkout → forged webhook rejected → payment (the operator with a
-//! Stripe test card, or the Stripe emulator's control route) → first activation → token expiry
-//! → offline license → refresh → portal → duplicate webhook delivery. Secrets come in through
+//! The seed's nine hosted checklist items ([`CHECKLIST`]) plus the steps between them (stripe
+//! mode guard, payment, first activation, offline license), run in [`ITEMS`] order. A skipped
+//! item is reported as skipped and makes the run [`Outcome::Incomplete`]; only a run where all
+//! nine checklist items ran and passed is [`Outcome::Passed`]. Secrets come in through
 //! [`Secrets`] (the CLI reads them from the environment) and are never printed or reported.
 
 mod api;
@@ -20,20 +21,62 @@ use api::Api;
 use checks::{Checkout, Health};
 use nyra_client::types::LicenseStatus;
 
-/// The checklist items, in the order they run.
-pub const ITEMS: [&str; 11] = [
+/// The seed's hosted checklist: item name and the seed's wording, numbered 1 to 9 in this order.
+pub const CHECKLIST: [(&str, &str); 9] = [
+    ("health", "GET /health reports ok: true."),
+    (
+        "checkout",
+        "Checkout Session creation returns a Stripe-hosted Checkout URL.",
+    ),
+    (
+        "customer-recorded",
+        "Stripe webhook checkout.session.completed records the customer and device metadata.",
+    ),
+    (
+        "subscription-active",
+        "Stripe webhook invoice.paid records active subscription state.",
+    ),
+    (
+        "portal",
+        "Stripe Customer Portal creation works with a device access token.",
+    ),
+    (
+        "refresh",
+        "Desktop Refresh Activation returns active license state after checkout/webhook sync.",
+    ),
+    (
+        "token-expiry",
+        "License status returns deviceAccessTokenExpiresAtIso, and the signed device access token contains the same expiresAt value.",
+    ),
+    (
+        "webhook-duplicate",
+        "Duplicate webhook delivery is idempotent.",
+    ),
+    ("webhook-signature", "Bad webhook signature is rejected."),
+];
+
+/// Every item, checklist items and the steps between them, in the order they run.
+pub const ITEMS: [&str; 13] = [
     "health",
     "stripe-mode",
     "checkout",
     "webhook-signature",
     "payment",
     "activation",
+    "customer-recorded",
+    "subscription-active",
     "token-expiry",
     "license-offline",
     "refresh",
     "portal",
     "webhook-duplicate",
 ];
+
+/// The seed checklist number (1 to 9) of an item, `None` for a step.
+pub fn checklist_number(name: &str) -> Option<u8> {
+    let index = CHECKLIST.iter().position(|(item, _)| *item == name)?;
+    u8::try_from(index + 1).ok()
+}
 
 /// Why the checklist cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -145,46 +188,167 @@ pub fn default_device_id() -> String {
     format!("verify-hosted-{}", checks::now())
 }
 
-/// One checklist item.
+/// What became of one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// It ran and passed.
+    Passed,
+    /// It ran and failed.
+    Failed,
+    /// It could not run (a secret it needs is not set); the run cannot pass.
+    Skipped,
+    /// An earlier item it depends on failed.
+    NotRun,
+}
+
+impl Status {
+    /// `ok`, `fail`, `skipped` or `not run`.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Passed => "ok",
+            Status::Failed => "fail",
+            Status::Skipped => "skipped",
+            Status::NotRun => "not run",
+        }
+    }
+}
+
+/// One item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Item {
     /// The item's name (one of [`ITEMS`]).
     pub name: String,
-    /// Whether it passed (a skipped item passes and says so in `detail`).
-    pub ok: bool,
-    /// What was seen, or why it failed.
+    /// Its number in the seed's hosted checklist, `None` for a step between checklist items.
+    pub checklist: Option<u8>,
+    /// What became of it.
+    pub status: Status,
+    /// What was seen, why it failed, or why it was skipped.
     pub detail: String,
 }
 
 impl Item {
-    /// `ok - name: detail` or `fail - name: detail`.
+    /// `ok - [3] customer-recorded: detail` (the number only for checklist items).
     pub fn line(&self) -> String {
-        let mark = if self.ok { "ok" } else { "fail" };
-        format!("{mark} - {}: {}", self.name, self.detail)
+        let number = self
+            .checklist
+            .map(|n| format!("[{n}] "))
+            .unwrap_or_default();
+        format!(
+            "{} - {number}{}: {}",
+            self.status.mark(),
+            self.name,
+            self.detail
+        )
     }
 }
 
-/// The checklist's result: `{base, items, ok}` as JSON.
+/// How the whole run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    /// All nine checklist items (and every step) ran and passed: exit 0.
+    Passed,
+    /// An item failed: exit 1.
+    Failed,
+    /// Nothing failed, but an item was skipped: exit 2.
+    Incomplete,
+}
+
+impl Outcome {
+    /// The outcome of a list of items.
+    pub fn of(items: &[Item]) -> Outcome {
+        let any = |status| items.iter().any(|i| i.status == status);
+        let all_checklist_passed = CHECKLIST.iter().all(|(name, _)| {
+            items
+                .iter()
+                .any(|i| i.name == *name && i.status == Status::Passed)
+        });
+        if any(Status::Failed) || any(Status::NotRun) {
+            Outcome::Failed
+        } else if any(Status::Skipped) || !all_checklist_passed {
+            Outcome::Incomplete
+        } else {
+            Outcome::Passed
+        }
+    }
+
+    /// The process exit code: 0, 1 or 2.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Passed => 0,
+            Outcome::Failed => 1,
+            Outcome::Incomplete => 2,
+        }
+    }
+
+    /// `PASSED`, `FAILED` or `INCOMPLETE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Passed => "PASSED",
+            Outcome::Failed => "FAILED",
+            Outcome::Incomplete => "INCOMPLETE",
+        }
+    }
+}
+
+/// The checklist's result: `{base, items, outcome}` as JSON.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// The Worker checked.
     pub base: String,
-    /// Every item, in order; items after a blocking failure say they did not run.
+    /// Every item, in run order; items after a blocking failure are not run.
     pub items: Vec<Item>,
-    /// Every item passed.
-    pub ok: bool,
+    /// PASSED, FAILED or INCOMPLETE.
+    pub outcome: Outcome,
     /// The operator pressed Ctrl-C while the checklist waited.
     #[serde(skip)]
     pub interrupted: bool,
 }
 
 impl Report {
-    /// One line per item.
+    /// One line per item, then the summary.
     pub fn render_text(&self) -> String {
-        self.items
+        let mut out: String = self
+            .items
             .iter()
             .map(|i| format!("{}\n", i.line()))
-            .collect()
+            .collect();
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+
+    /// `verify-hosted: INCOMPLETE - 8 of 9 checklist items passed; skipped: ...`.
+    pub fn summary(&self) -> String {
+        let passed = CHECKLIST
+            .iter()
+            .filter(|(name, _)| {
+                self.items
+                    .iter()
+                    .any(|i| i.name == *name && i.status == Status::Passed)
+            })
+            .count();
+        let mut text = format!(
+            "verify-hosted: {} - {passed} of {} checklist items passed",
+            self.outcome.name(),
+            CHECKLIST.len()
+        );
+        for status in [Status::Failed, Status::Skipped, Status::NotRun] {
+            let names: Vec<String> = self
+                .items
+                .iter()
+                .filter(|i| i.status == status)
+                .map(|i| match i.checklist {
+                    Some(n) => format!("[{n}] {}", i.name),
+                    None => i.name.clone(),
+                })
+                .collect();
+            if !names.is_empty() {
+                text.push_str(&format!("; {}: {}", status.mark(), names.join(", ")));
+            }
+        }
+        text
     }
 }
 
@@ -207,10 +371,11 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Records an item and hands it to the caller's callback.
-    fn record(&mut self, name: &str, ok: bool, detail: String) {
+    fn record(&mut self, name: &str, status: Status, detail: String) {
         let item = Item {
             name: name.to_owned(),
-            ok,
+            checklist: checklist_number(name),
+            status,
             detail,
         };
         (self.on_item)(&item);
@@ -221,19 +386,23 @@ impl Run<'_> {
     fn item<T>(&mut self, name: &str, check: checks::Check<T>) -> Result<T, Stop> {
         match check {
             Ok((value, detail)) => {
-                self.record(name, true, detail);
+                self.record(name, Status::Passed, detail);
                 Ok(value)
             }
             Err(why) => {
-                self.record(name, false, why);
+                self.record(name, Status::Failed, why);
                 Err(Stop::Failed)
             }
         }
     }
 
-    /// Records a check the rest do not depend on.
-    fn soft(&mut self, name: &str, check: checks::Check<()>) {
-        let _ = self.item(name, check);
+    /// Records a check the rest do not depend on; it may have been skipped.
+    fn soft(&mut self, name: &str, check: checks::Check<checks::Ran>) {
+        match check {
+            Ok((checks::Ran::Done, detail)) => self.record(name, Status::Passed, detail),
+            Ok((checks::Ran::Skipped, why)) => self.record(name, Status::Skipped, why),
+            Err(why) => self.record(name, Status::Failed, why),
+        }
     }
 
     /// Marks every item not recorded yet as not run.
@@ -244,7 +413,7 @@ impl Run<'_> {
             .filter(|name| !self.items.iter().any(|i| i.name == *name))
             .collect();
         for name in rest {
-            self.record(name, false, "not run: an earlier item failed".to_owned());
+            self.record(name, Status::NotRun, "an earlier item failed".to_owned());
         }
     }
 }
@@ -261,11 +430,10 @@ pub async fn run(options: &Options, on_item: &mut dyn FnMut(&Item)) -> Report {
     if stopped.is_some() {
         run.not_run();
     }
-    let ok = run.items.iter().all(|i| i.ok);
     Report {
         base: options.base.clone(),
+        outcome: Outcome::of(&run.items),
         items: run.items,
-        ok,
         interrupted: stopped == Some(Stop::Interrupted),
     }
 }
@@ -279,7 +447,15 @@ async fn walk(run: &mut Run<'_>) -> Result<(), Stop> {
     )?;
     let checkout: Checkout = run.item("checkout", checks::checkout(&run.api, run.options).await)?;
     run.soft("webhook-signature", checks::forged_webhook(&run.api).await);
-    let first = pay_and_activate(run, &checkout).await?;
+    let (first, delivered) = pay_and_activate(run, &checkout).await?;
+    run.soft(
+        "customer-recorded",
+        checks::customer_recorded(&first, run.options),
+    );
+    run.soft(
+        "subscription-active",
+        checks::subscription_active(&first, delivered.as_ref()),
+    );
     run.soft("token-expiry", checks::token_expiry(&first));
     run.soft(
         "license-offline",
@@ -292,12 +468,17 @@ async fn walk(run: &mut Run<'_>) -> Result<(), Stop> {
     Ok(())
 }
 
-/// The payment (emulator or operator) and the first activation answer, active.
-async fn pay_and_activate(run: &mut Run<'_>, checkout: &Checkout) -> Result<LicenseStatus, Stop> {
+/// The payment (emulator or operator) and the first activation answer, active; with the
+/// emulator, also the event types it delivered and the Worker accepted.
+async fn pay_and_activate(
+    run: &mut Run<'_>,
+    checkout: &Checkout,
+) -> Result<(LicenseStatus, Option<Vec<String>>), Stop> {
     let options = run.options;
+    let mut delivered = None;
     if let Some(emulator) = &options.pay_with_emulator {
         let paid = checks::pay_with_emulator(&run.api, emulator, &checkout.session_id).await;
-        run.item("payment", paid)?;
+        delivered = Some(run.item("payment", paid)?);
     } else if options.interactive {
         wait::announce(&checkout.url);
     }
@@ -312,8 +493,10 @@ async fn pay_and_activate(run: &mut Run<'_>, checkout: &Checkout) -> Result<Lice
         run.item("payment", polled.payment_check())
             .map_err(|_| stop)?;
     }
-    run.item("activation", polled.activation_check())
-        .map_err(|_| stop)
+    let first = run
+        .item("activation", polled.activation_check())
+        .map_err(|_| stop)?;
+    Ok((first, delivered))
 }
 
 #[cfg(test)]
@@ -346,16 +529,53 @@ mod tests {
         assert!(options.validate().is_err());
     }
 
+    fn item(name: &str, status: Status) -> Item {
+        Item {
+            name: name.to_owned(),
+            checklist: checklist_number(name),
+            status,
+            detail: "seen".to_owned(),
+        }
+    }
+
     #[test]
     fn items_render_one_line_each() {
-        let item = Item {
-            name: "health".to_owned(),
-            ok: true,
-            detail: "ok".to_owned(),
-        };
-        assert_eq!(item.line(), "ok - health: ok");
-        let failed = Item { ok: false, ..item };
-        assert_eq!(failed.line(), "fail - health: ok");
+        assert_eq!(
+            item("health", Status::Passed).line(),
+            "ok - [1] health: seen"
+        );
+        assert_eq!(
+            item("payment", Status::Failed).line(),
+            "fail - payment: seen"
+        );
+        assert_eq!(
+            item("webhook-duplicate", Status::Skipped).line(),
+            "skipped - [8] webhook-duplicate: seen"
+        );
+    }
+
+    #[test]
+    fn every_checklist_item_runs_and_numbers_follow_the_seed() {
+        for (name, _) in CHECKLIST {
+            assert!(ITEMS.contains(&name), "{name}");
+        }
+        assert_eq!(checklist_number("webhook-signature"), Some(9));
+        assert_eq!(checklist_number("license-offline"), None);
+    }
+
+    #[test]
+    fn the_outcome_passes_only_when_all_nine_ran_and_passed() {
+        let all: Vec<Item> = ITEMS.iter().map(|n| item(n, Status::Passed)).collect();
+        assert_eq!(Outcome::of(&all), Outcome::Passed);
+        let mut skipped = all.clone();
+        skipped[12] = item("webhook-duplicate", Status::Skipped);
+        assert_eq!(Outcome::of(&skipped), Outcome::Incomplete);
+        assert_eq!(Outcome::of(&skipped).exit_code(), 2);
+        let mut failed = skipped.clone();
+        failed[0] = item("health", Status::Failed);
+        assert_eq!(Outcome::of(&failed), Outcome::Failed);
+        let missing: Vec<Item> = all.into_iter().filter(|i| i.name != "portal").collect();
+        assert_eq!(Outcome::of(&missing), Outcome::Incomplete);
     }
 
     #[test]

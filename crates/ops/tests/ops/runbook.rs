@@ -286,14 +286,40 @@ fn runbook_deploy_sets_every_secret_and_configures_the_webhook_the_worker_handle
     for status in ["NO_GO_LIVE_MONEY", "GO_TEST_MODE", "GO_LIVE"] {
         assert!(deploy.contains(status), "{status}");
     }
-    // Checkout with live keys is switched on last.
+    // Live checkout is switched on last, through the gated config-sync.
     let enable = deploy
-        .find("\"enabled\"")
-        .expect("deploy.md enables BILLING_LIVE_MODE");
+        .find("npm run cloud:billing:config:sync -- --checkout live")
+        .expect("deploy.md switches BILLING_CHECKOUT to live");
     let live_preflight = deploy
         .find("npm run billing:live-preflight -- --mode live")
         .expect("live preflight");
     assert!(live_preflight < enable);
+}
+
+#[test]
+fn runbook_rollback_step_one_is_one_command_that_disables_checkout() {
+    let rollback = read("docs/rollback.md");
+    let step = &rollback[rollback
+        .find("## 1. Disable public checkout first")
+        .expect("step 1")..rollback.find("## 2.").expect("step 2")];
+    assert!(
+        step.contains(
+            "npm run cloud:billing:checkout:disable && npx wrangler deploy --env production"
+        ),
+        "{step}"
+    );
+    assert!(step.contains("checkout_disabled"));
+    for file in [
+        "docs/ops.md",
+        "docs/deploy.md",
+        "docs/rollback.md",
+        "wrangler.jsonc",
+    ] {
+        assert!(
+            !read(file).contains("BILLING_LIVE_MODE"),
+            "{file} names the retired var"
+        );
+    }
 }
 
 #[test]

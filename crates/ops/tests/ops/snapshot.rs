@@ -10,13 +10,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{TempRepo, complete_config, real_root};
+use super::{TempRepo, complete_config, real_root, with_checkout};
 
 /// The section headings, in page order.
-const HEADINGS: [&str; 8] = [
+const HEADINGS: [&str; 10] = [
     "Billing Worker Config Sync",
+    "Checkout Switch",
     "Routes",
     "Secrets",
+    "No-Go Rules",
     "Live Blockers",
     "Deployment Manifest",
     "Wrangler Config",
@@ -101,33 +103,13 @@ fn snapshot_json_twin_of_a_fresh_clone() {
 #[test]
 fn snapshot_routes_show_their_true_status() {
     let repo = TempRepo::new();
-    let spec = repo.read("openapi.yaml");
-    let checkout = spec
-        .find("operationId: createCheckout")
-        .expect("checkout op");
-    let responses = checkout
-        + spec[checkout..]
-            .find("      responses:\n")
-            .expect("responses");
-    let insert_at = responses + "      responses:\n".len();
-    let with_501 = format!(
-        "{}        '501':\n          $ref: '#/components/responses/NotImplemented'\n{}",
-        &spec[..insert_at],
-        &spec[insert_at..]
-    )
-    .replacen(
+    let spec = repo.read("openapi.yaml").replacen(
         "paths:\n",
         "paths:\n  /api/billing/refund:\n    post:\n      operationId: createRefund\n      responses:\n        '200':\n          description: ok\n",
         1,
     );
-    repo.write("openapi.yaml", &with_501);
+    repo.write("openapi.yaml", &spec);
     let model = repo.snapshot_json(&[]);
-    let checkout = route(&model, "createCheckout");
-    assert_eq!(checkout["ready"], false);
-    assert_eq!(
-        checkout["reason"],
-        "answers 501 not_implemented until its issue lands"
-    );
     let refund = route(&model, "createRefund");
     assert_eq!(refund["ready"], false);
     assert!(
@@ -136,7 +118,9 @@ fn snapshot_routes_show_their_true_status() {
             .expect("reason")
             .starts_with("not served by the Worker")
     );
-    assert_eq!(route(&model, "health")["ready"], true);
+    for id in ["health", "createCheckout"] {
+        assert_eq!(route(&model, id)["ready"], true, "{id}");
+    }
     for asset in ["openapiJson", "openapiYaml", "docs"] {
         assert_eq!(route(&model, asset)["served"], "static-asset");
         assert_eq!(route(&model, asset)["ready"], true);
@@ -144,9 +128,8 @@ fn snapshot_routes_show_their_true_status() {
 }
 
 #[test]
-fn snapshot_lists_all_five_worker_routes_ready_only_without_501() {
+fn snapshot_lists_all_five_worker_routes_ready() {
     let repo = TempRepo::new();
-    let spec = repo.read("openapi.yaml");
     let model = repo.snapshot_json(&[]);
     let worker: Vec<&Value> = model["routes"]
         .as_array()
@@ -156,11 +139,50 @@ fn snapshot_lists_all_five_worker_routes_ready_only_without_501() {
         .collect();
     assert_eq!(worker.len(), 5, "{worker:?}");
     for r in worker {
-        let id = r["operationId"].as_str().expect("id");
-        let op = &spec[spec.find(&format!("operationId: {id}\n")).expect("in spec")..];
-        let op = &op[..op[1..].find("operationId:").map_or(op.len(), |end| end + 1)];
-        let documents_501 = op.contains("'501':");
-        assert_eq!(r["ready"], !documents_501, "{id}: {r}");
+        assert_eq!(r["ready"], true, "{r}");
+    }
+}
+
+#[test]
+fn snapshot_shows_the_checkout_switch_and_every_no_go_condition_with_its_source() {
+    let repo = TempRepo::new();
+    let model = repo.snapshot_json(&[]);
+    assert_eq!(model["checkout"]["production"], "disabled");
+    assert_eq!(model["checkout"]["gate"]["allowed"], "disabled");
+    assert_eq!(
+        model["checkout"]["source"],
+        "wrangler.jsonc env.production.vars.BILLING_CHECKOUT"
+    );
+    let rules = model["noGoRules"].as_array().expect("rules");
+    assert_eq!(rules.len(), 4);
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["source"].as_str().is_some_and(|s| !s.is_empty()))
+    );
+    let conditions = model["liveBlockers"]["blockers"]
+        .as_array()
+        .expect("blockers");
+    assert_eq!(conditions.len(), nyra_ops::preflight::BLOCKERS.len());
+    for c in conditions {
+        assert!(!c["sources"].as_array().expect("sources").is_empty(), "{c}");
+    }
+    let edited = repo.read("wrangler.jsonc").replacen(
+        "\"BILLING_CHECKOUT\": \"disabled\"",
+        "\"BILLING_CHECKOUT\": \"live\"",
+        1,
+    );
+    repo.write("wrangler.jsonc", &edited);
+    let html = repo.snapshot_html(&[]);
+    for text in [
+        "beyond the gate",
+        "Hosted AI cap",
+        "billingCloud.hostedAiCapSet",
+        "Signed/store-trusted release path",
+        "No-Go rule 1",
+        "Do not expose checkout publicly",
+    ] {
+        assert!(html.contains(text), "page lacks {text}");
     }
 }
 
@@ -456,7 +478,7 @@ fn snapshot_renders_in_headless_chromium() {
     assert!(png.len() > 50_000, "screenshot is only {} bytes", png.len());
     eprintln!("browser test: screenshot at {}", shot.display());
 
-    let dashboard = repo.dashboard(&complete_config());
+    let dashboard = repo.dashboard(&with_checkout(complete_config(), "disabled"));
     repo.snapshot_html(&["--dashboard", &dashboard]);
     let complete = visible_text(&headless(&page, &["--dump-dom".to_string()]));
     assert!(

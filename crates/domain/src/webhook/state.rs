@@ -64,7 +64,7 @@ pub struct Statement {
 pub const CLAIM_SQL: &str =
     "INSERT INTO processed_events (event_id, type, processed_at) VALUES (?1, ?2, ?3)";
 
-/// The guarded upsert shared by every handled event type (columns in [`Row::statement`] order).
+/// The guarded upsert shared by every handled event type (parameters in column order).
 pub const UPSERT_SQL: &str = "INSERT INTO billing_customers (customer_id, updated_at, checkout_key, checkout_session_id, \
 email, checkout_completed_at, device_key, device_id, subscription_id_key, subscription_id, \
 subscription_key, price_id, current_period_end, cancel_at_period_end, status_key, status, \

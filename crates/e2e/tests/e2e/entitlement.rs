@@ -1,0 +1,251 @@
+//! Entitlement follows payment, end to end: crafted, signed Stripe events into the real Worker, then license status.
+//!
+//! Stripe is unreachable here (settle on read finds nothing), so each answer comes from what the
+//! webhooks recorded: an unpaid renewal, another price, the other mode, an unpaid or
+//! payment-mode checkout and a paid invoice after deletion must not grant.
+
+use nyra_domain::time::{iso, parse_iso};
+use nyra_domain::webhook::verify::signature_header;
+use nyra_e2e::http::{Answer, Http};
+use nyra_e2e::secrets::{LICENSE_API_TOKEN, PRICE_PRO_MONTHLY, STRIPE_WEBHOOK_SECRET};
+use nyra_e2e::{Worker, WorkerOptions};
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const UNREACHABLE_STRIPE: &str = "http://127.0.0.1:9";
+const DAY: i64 = 86_400;
+const GRACE: i64 = 168 * 3600;
+
+fn now() -> i64 {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(seconds).unwrap_or(i64::MAX)
+}
+
+fn shared() -> &'static Worker {
+    static WORKER: OnceLock<Worker> = OnceLock::new();
+    nyra_e2e::stack::shared(&WORKER, || async {
+        Worker::start(WorkerOptions::local(UNREACHABLE_STRIPE))
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// One customer's events, named by `tag`.
+struct Customer {
+    tag: String,
+}
+
+impl Customer {
+    fn new(tag: &str) -> Self {
+        Customer { tag: tag.to_owned() }
+    }
+
+    fn id(&self, prefix: &str) -> String {
+        format!("{prefix}_test_{}", self.tag)
+    }
+
+    fn device(&self) -> String {
+        format!("dev_test_{}", self.tag)
+    }
+
+    fn envelope(&self, name: &str, event_type: &str, created: i64, object: Value) -> Value {
+        json!({
+            "id": format!("evt_{}_{name}", self.tag), "object": "event",
+            "api_version": "2026-02-25.clover", "created": created, "livemode": false,
+            "type": event_type, "data": {"object": object},
+        })
+    }
+
+    fn checkout(&self, created: i64, mode: &str, paid: &str) -> Value {
+        let customer = (mode == "subscription").then(|| self.id("cus"));
+        let object = json!({
+            "id": self.id("cs"), "object": "checkout.session", "mode": mode,
+            "payment_status": paid, "customer": customer,
+            "subscription": (mode == "subscription").then(|| self.id("sub")),
+            "client_reference_id": self.device(), "metadata": {"deviceId": self.device()},
+            "customer_details": null,
+        });
+        self.envelope("checkout", "checkout.session.completed", created, object)
+    }
+
+    fn subscription(&self, name: &str, created: i64, status: &str, end: i64, price: &str) -> Value {
+        let object = json!({
+            "id": self.id("sub"), "object": "subscription", "customer": self.id("cus"),
+            "status": status, "cancel_at_period_end": false,
+            "metadata": {"deviceId": self.device()}, "latest_invoice": null,
+            "items": {"object": "list", "data": [
+                {"price": {"id": price}, "current_period_end": end}
+            ]},
+        });
+        let kind = if status == "canceled" {
+            "customer.subscription.deleted"
+        } else {
+            "customer.subscription.updated"
+        };
+        self.envelope(name, kind, created, object)
+    }
+
+    fn invoice(&self, name: &str, created: i64, status: &str, line_end: i64) -> Value {
+        let object = json!({
+            "id": format!("in_{}_{name}", self.tag), "object": "invoice",
+            "customer": self.id("cus"), "status": status,
+            "parent": {"type": "subscription_details",
+                "subscription_details": {"subscription": self.id("sub")}},
+            "lines": {"object": "list", "data": [{
+                "pricing": {"type": "price_details",
+                    "price_details": {"price": PRICE_PRO_MONTHLY, "product": "prod_test"}},
+                "period": {"start": line_end - 30 * DAY, "end": line_end}
+            }]},
+        });
+        let kind = if status == "paid" {
+            "invoice.paid"
+        } else {
+            "invoice.payment_failed"
+        };
+        self.envelope(name, kind, created, object)
+    }
+}
+
+/// Delivers an event signed now; returns `handled`.
+async fn deliver(http: &Http, event: &Value) -> bool {
+    let body = serde_json::to_vec(event).expect("serialises");
+    let signature = signature_header(STRIPE_WEBHOOK_SECRET, now(), &body);
+    let headers = [
+        ("content-type", "application/json"),
+        ("stripe-signature", signature.as_str()),
+    ];
+    let answer = http.send("POST", "/api/billing/webhook", &headers, body).await;
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    answer.json()["handled"].as_bool().expect("handled")
+}
+
+async fn activate(http: &Http, customer: &Customer) -> Answer {
+    let target = format!(
+        "/api/license/status?deviceId={}&checkoutSessionId={}",
+        customer.device(),
+        customer.id("cs")
+    );
+    let bearer = format!("Bearer {LICENSE_API_TOKEN}");
+    http.get(&target, &[("authorization", &bearer)]).await
+}
+
+fn expiry(body: &Value) -> Option<i64> {
+    body["deviceAccessTokenExpiresAtIso"]
+        .as_str()
+        .and_then(parse_iso)
+}
+
+#[tokio::test]
+async fn an_unpaid_renewal_is_licensed_only_until_the_paid_period_plus_grace() {
+    let http = Http::new(&shared().base_url);
+    let c = Customer::new("UnpaidRenewal");
+    let t = now();
+    let paid_end = t + DAY;
+    for event in [
+        c.checkout(t - 29 * DAY, "subscription", "paid"),
+        c.subscription("s1", t - 29 * DAY, "active", paid_end, PRICE_PRO_MONTHLY),
+        c.invoice("i1", t - 29 * DAY, "paid", paid_end),
+        c.subscription("s2", t - 10, "past_due", paid_end + 30 * DAY, PRICE_PRO_MONTHLY),
+        c.invoice("i2", t - 10, "open", paid_end + 30 * DAY),
+    ] {
+        assert!(deliver(&http, &event).await);
+    }
+    let answer = activate(&http, &c).await;
+    assert_eq!(answer.status, 200);
+    let body = answer.json();
+    assert_eq!((body["active"].clone(), body["paymentIssue"].clone()), (json!(true), json!(true)));
+    assert_eq!(expiry(&body), Some(paid_end + GRACE), "not the unpaid period's end");
+    assert_eq!(body["currentPeriodEndIso"], json!(iso(paid_end + 30 * DAY)));
+    let late = c.invoice("i2p", t - 5, "paid", paid_end + 30 * DAY);
+    assert!(deliver(&http, &late).await);
+    let refreshed = activate(&http, &c).await.json();
+    assert_eq!(expiry(&refreshed), Some(paid_end + 30 * DAY + GRACE), "paid late: full period");
+}
+
+#[tokio::test]
+async fn another_price_and_the_other_mode_grant_nothing() {
+    let http = Http::new(&shared().base_url);
+    let t = now();
+    let other = Customer::new("OtherPrice");
+    assert!(deliver(&http, &other.checkout(t - 100 * DAY, "subscription", "paid")).await);
+    let sub = other.subscription("s1", t - 100 * DAY, "active", t + 10 * DAY, "price_test_other");
+    assert!(!deliver(&http, &sub).await, "another price is not handled");
+    let body = activate(&http, &other).await.json();
+    assert_eq!(body["active"], json!(false), "{body}");
+    assert_eq!(body["deviceAccessToken"], Value::Null);
+
+    let live = Customer::new("LiveOnTestKey");
+    let mut event = live.checkout(t - 60, "subscription", "paid");
+    event["livemode"] = json!(true);
+    assert!(!deliver(&http, &event).await, "live event on a test key");
+    assert_eq!(activate(&http, &live).await.code(), "checkout_not_found");
+}
+
+#[tokio::test]
+async fn unpaid_and_payment_mode_checkouts_are_answered_200_and_grant_nothing() {
+    let http = Http::new(&shared().base_url);
+    let t = now();
+    let pending = Customer::new("PaymentPending");
+    assert!(!deliver(&http, &pending.checkout(t - 60, "subscription", "unpaid")).await);
+    assert_eq!(activate(&http, &pending).await.code(), "checkout_not_found");
+    let payment = Customer::new("PaymentMode");
+    let event = payment.checkout(t - 60, "payment", "paid");
+    assert_eq!(event["data"]["object"]["customer"], Value::Null);
+    assert!(!deliver(&http, &event).await);
+    assert_eq!(activate(&http, &payment).await.code(), "checkout_not_found");
+}
+
+#[tokio::test]
+async fn a_paid_invoice_after_deletion_does_not_revive_access() {
+    let http = Http::new(&shared().base_url);
+    let c = Customer::new("PaidAfterDeletion");
+    let t = now();
+    for event in [
+        c.checkout(t - 5 * DAY, "subscription", "paid"),
+        c.subscription("s1", t - 5 * DAY, "active", t + 25 * DAY, PRICE_PRO_MONTHLY),
+        c.invoice("i1", t - 5 * DAY, "paid", t + 25 * DAY),
+        c.subscription("s2", t - 60, "canceled", t + 25 * DAY, PRICE_PRO_MONTHLY),
+        c.invoice("i9", t - 30, "paid", t - 60),
+    ] {
+        assert!(deliver(&http, &event).await);
+    }
+    let body = activate(&http, &c).await.json();
+    assert_eq!((body["active"].clone(), body["status"].clone()), (json!(false), json!("canceled")));
+}
+
+#[tokio::test]
+async fn without_stripe_data_the_fallback_is_24_hours_and_only_within_72_hours() {
+    let http = Http::new(&shared().base_url);
+    let t = now();
+    let fresh = Customer::new("FreshCheckout");
+    assert!(deliver(&http, &fresh.checkout(t - 60, "subscription", "paid")).await);
+    let body = activate(&http, &fresh).await.json();
+    assert_eq!(body["active"], json!(true), "{body}");
+    let expires = expiry(&body).expect("a token");
+    assert!((t + DAY - 5..=t + DAY + 120).contains(&expires), "24 h: {expires} vs {t}");
+
+    let stale = Customer::new("StaleCheckout");
+    assert!(deliver(&http, &stale.checkout(t - 73 * 3600, "subscription", "paid")).await);
+    let body = activate(&http, &stale).await.json();
+    assert_eq!(body["active"], json!(false), "73 h after checkout without Stripe data");
+}
+
+#[tokio::test]
+async fn a_verified_malformed_event_is_recorded_and_answered_200() {
+    let worker = shared();
+    let http = Http::new(&worker.base_url);
+    let event = json!({"id": "evt_MalformedButSigned", "type": "invoice.paid", "created": now(),
+        "data": {"object": {"id": 5}}});
+    assert!(!deliver(&http, &event).await);
+    let again = serde_json::to_vec(&event).expect("serialises");
+    let signature = signature_header(STRIPE_WEBHOOK_SECRET, now(), &again);
+    let headers = [
+        ("content-type", "application/json"),
+        ("stripe-signature", signature.as_str()),
+    ];
+    let answer = http.send("POST", "/api/billing/webhook", &headers, again).await;
+    assert_eq!(answer.json()["duplicate"], json!(true));
+}

@@ -10,5 +10,7 @@ mod hardening;
 mod hosted;
 #[path = "e2e/journey.rs"]
 mod journey;
+#[path = "e2e/util.rs"]
+mod util;
 #[path = "e2e/webhook.rs"]
 mod webhook;

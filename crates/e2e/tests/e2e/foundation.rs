@@ -1,10 +1,9 @@
 //! The foundation: /health, the dispatch rules over real HTTP, the docs routes and the generated client.
 
+use crate::util::UNUSED_STRIPE;
 use nyra_e2e::http::Http;
 use nyra_e2e::{Worker, WorkerOptions};
 use serde_json::json;
-
-const UNUSED_STRIPE: &str = "http://127.0.0.1:9";
 
 async fn local() -> Worker {
     Worker::start(WorkerOptions::local(UNUSED_STRIPE))

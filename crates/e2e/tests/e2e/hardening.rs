@@ -11,7 +11,7 @@
 //!
 //! The hostile sweep and the concurrent activations share one Worker + Stripe emulator stack and
 //! take turns (the sweep counts rows); the outage gets a stack of its own. Random input comes
-//! from a fixed-seed xorshift generator, every loop is bounded, everything stays on loopback.
+//! from a fixed-seed generator, every loop is bounded, everything stays on loopback.
 //!
 //! What the platform (wrangler dev / workerd) does before our Worker sees a request, as measured
 //! here, is printed by the sweep (`platform:` lines) rather than asserted, since it is not ours:
@@ -19,27 +19,27 @@
 //! the request families where the platform may refuse (huge headers, header bytes HTTP forbids,
 //! an overlong URL, a stalled or truncated body), and never if it is a 5xx.
 
-use nyra_domain::license::{self, Keys};
+use crate::util::{CHECKOUT, PORTAL, Stack, WEBHOOK, deliver, event_json, keys, now, random_bytes};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fastrand::Rng;
+use nyra_domain::license;
 use nyra_domain::webhook::verify::signature_header;
-use nyra_e2e::Worker;
-use nyra_e2e::http::{Answer, Http};
-use nyra_e2e::secrets::{LICENSE_API_TOKEN, LICENSE_SIGNING_SECRET, STRIPE_WEBHOOK_SECRET};
-use nyra_emulator::Emulator;
+use nyra_e2e::http::Answer;
+use nyra_e2e::secrets::{LICENSE_API_TOKEN, STRIPE_WEBHOOK_SECRET};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
 const HEALTH: &str = "/health";
-const CHECKOUT: &str = "/api/billing/checkout";
-const PORTAL: &str = "/api/billing/portal";
-const WEBHOOK: &str = "/api/billing/webhook";
 const STATUS: &str = "/api/license/status";
 /// A well-formed device id that never pays (refusals for it write nothing).
 const STRANGER: &str = "hostile-device-0001";
@@ -54,42 +54,14 @@ const SQLISH: [&str; 4] = [
 
 // ---- the stack ----------------------------------------------------------------------------
 
-/// A Worker wired to a Stripe emulator that delivers its events to that Worker.
-struct Stack {
-    worker: Worker,
-    emulator: String,
-    /// Kept alive: dropping it shuts the emulator down.
-    _emulator: Emulator,
+/// The stack the sweep and the concurrent activations share (not the journey's: the sweep
+/// counts rows).
+fn shared() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    Stack::shared(&STACK)
 }
 
 impl Stack {
-    async fn start() -> Result<Stack, String> {
-        let (worker, emulator) = nyra_e2e::stack::start(|o| o).await?;
-        Ok(Stack {
-            worker,
-            emulator: emulator.base_url(),
-            _emulator: emulator,
-        })
-    }
-
-    /// A stack for one test, living in the test's runtime.
-    async fn own() -> Stack {
-        Stack::start()
-            .await
-            .unwrap_or_else(|e| panic!("stack starts: {e}"))
-    }
-
-    /// The stack the sweep and the concurrent activations share, started once in a runtime of
-    /// its own so it outlives each test's runtime.
-    fn shared() -> &'static Stack {
-        static STACK: OnceLock<Stack> = OnceLock::new();
-        nyra_e2e::stack::shared(&STACK, Stack::start)
-    }
-
-    fn http(&self) -> Http {
-        Http::new(&self.worker.base_url)
-    }
-
     fn addr(&self) -> String {
         self.worker
             .base_url
@@ -123,37 +95,8 @@ impl Stack {
 
     /// Checkout, then pay in the emulator (which delivers the events before it answers).
     async fn pay(&self, device: &str) -> String {
-        let answer = self
-            .http()
-            .post_json(CHECKOUT, &[], &json!({"deviceId": device}))
-            .await;
-        assert_eq!(answer.status, 200, "{}", answer.json());
-        let session = answer.json()["checkoutSessionId"]
-            .as_str()
-            .expect("a session id")
-            .to_owned();
-        let paid: Value = reqwest::Client::new()
-            .post(format!(
-                "{}/_emulator/checkout/sessions/{session}/pay",
-                self.emulator
-            ))
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("the emulator answers")
-            .json()
-            .await
-            .expect("json");
-        for event in paid["events"].as_array().expect("events") {
-            let last = event["deliveries"].as_array().and_then(|d| d.last());
-            assert_eq!(
-                last.map(|d| d["status"].clone()),
-                Some(json!(200)),
-                "event {} was not accepted: {event}",
-                event["type"]
-            );
-        }
-        session
+        let body = json!({"deviceId": device});
+        self.checkout_and_pay(&body).await.0
     }
 
     /// `/health` still answers 200 `ok: true`.
@@ -190,37 +133,6 @@ impl Stack {
 
 /// The sweep counts rows, so it and the activations on the shared stack take turns.
 static TURN: Mutex<()> = Mutex::const_new(());
-
-fn now() -> i64 {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(seconds).unwrap_or(i64::MAX)
-}
-
-fn keys() -> Keys {
-    Keys::from_secret(LICENSE_SIGNING_SECRET).expect("the local signing secret is usable")
-}
-
-/// A tiny fixed-seed xorshift64* generator: reproducible input without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next().to_le_bytes()[0]).collect()
-    }
-}
 
 // ---- one hostile request and its judgement ------------------------------------------------
 
@@ -411,8 +323,13 @@ async fn send_raw(addr: &str, case: &Case, chunks: &[Vec<u8>], delay: Duration) 
         stream.flush().await?;
         let mut answer = Vec::new();
         stream.read_to_end(&mut answer).await?;
-        Ok::<_, std::io::Error>(answer)
+        Ok(answer)
     };
+    within_8s(exchange).await
+}
+
+/// The parsed answer of a raw exchange, or why there is none; bounded to 8 seconds.
+async fn within_8s(exchange: impl Future<Output = std::io::Result<Vec<u8>>>) -> Outcome {
     match tokio::time::timeout(Duration::from_secs(8), exchange).await {
         Ok(Ok(answer)) => parse_answer(&answer),
         Ok(Err(e)) => Outcome::Closed(e.to_string()),
@@ -422,38 +339,49 @@ async fn send_raw(addr: &str, case: &Case, chunks: &[Vec<u8>], delay: Duration) 
 
 /// Status and (de-chunked) body of a raw HTTP/1.1 answer.
 fn parse_answer(raw: &[u8]) -> Outcome {
-    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Outcome::Closed(format!("{} bytes, no complete head", raw.len()));
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut head = httparse::Response::new(&mut headers);
+    let length = match head.parse(raw) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => {
+            return Outcome::Closed(format!("{} bytes, no complete head", raw.len()));
+        }
+        Err(e) => return Outcome::Closed(format!("{} bytes, a malformed head: {e}", raw.len())),
     };
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut body = raw[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        body = dechunk(&body);
+    let chunked = head.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("transfer-encoding")
+            && String::from_utf8_lossy(h.value)
+                .to_ascii_lowercase()
+                .contains("chunked")
+    });
+    let body = &raw[length..];
+    Outcome::Answer {
+        status: head.code.unwrap_or(0),
+        body: if chunked {
+            dechunk(body)
+        } else {
+            body.to_vec()
+        },
     }
-    Outcome::Answer { status, body }
 }
 
+/// The data of a chunked body, up to its last chunk or the first malformed one.
 fn dechunk(mut rest: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = rest.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&rest[..end]);
-        let size_hex = size_text.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size_hex, 16) else {
+    let mut data = Vec::new();
+    while let Ok(httparse::Status::Complete((start, size))) = httparse::parse_chunk_size(rest) {
+        let end = usize::try_from(size)
+            .ok()
+            .and_then(|s| s.checked_add(start));
+        let Some(chunk) = end.and_then(|end| rest.get(start..end)) else {
             break;
         };
-        rest = &rest[end + 2..];
-        if size == 0 || rest.len() < size {
+        if chunk.is_empty() {
             break;
         }
-        out.extend_from_slice(&rest[..size]);
-        rest = rest.get(size + 2..).unwrap_or_default();
+        data.extend_from_slice(chunk);
+        rest = rest.get(start + chunk.len() + 2..).unwrap_or_default();
     }
-    out
+    data
 }
 
 // ---- the hostile inputs -------------------------------------------------------------------
@@ -492,14 +420,18 @@ fn generic_cases(rng: &mut Rng) -> Vec<Case> {
     for (method, target, expect) in routes() {
         let case = |label: &str| Case::new(format!("{label} {target}"), method, &target, expect);
         for len in [1, 7, 64, 512, 1000, 3000, 4096] {
-            cases.push(case(&format!("random {len} B")).json().body(rng.bytes(len)));
+            cases.push(
+                case(&format!("random {len} B"))
+                    .json()
+                    .body(random_bytes(rng, len)),
+            );
         }
         cases.push(
             case("random, octet-stream")
                 .header("content-type", "application/octet-stream")
-                .body(rng.bytes(300)),
+                .body(random_bytes(rng, 300)),
         );
-        cases.push(case("random, no content type").body(rng.bytes(300)));
+        cases.push(case("random, no content type").body(random_bytes(rng, 300)));
         let deep = nested(10_000);
         cases.push(case("10k nested arrays").json().body(deep.clone()));
         cases.push(
@@ -511,7 +443,11 @@ fn generic_cases(rng: &mut Rng) -> Vec<Case> {
         let deep_object = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
         cases.push(case("10k nested objects").json().body(deep_object));
         cases.push(case("10 MB body").json().body(vec![b' '; TEN_MB]));
-        cases.push(case("10 MB random body").json().body(rng.bytes(TEN_MB)));
+        cases.push(
+            case("10 MB random body")
+                .json()
+                .body(random_bytes(rng, TEN_MB)),
+        );
         let platform_refused = |label: &str| case(label).platform();
         let filler = |n: usize| "A".repeat(n);
         cases.push(
@@ -736,8 +672,8 @@ fn auth_cases() -> Vec<Case> {
         format!(
             "{}{}.{}",
             license::TOKEN_PREFIX,
-            base64url(payload.to_string().as_bytes()),
-            base64url(&[0u8; 32])
+            URL_SAFE_NO_PAD.encode(payload.to_string()),
+            URL_SAFE_NO_PAD.encode([0u8; 32])
         )
     };
     let mut bearers: Vec<(String, Vec<u8>)> = vec![
@@ -783,7 +719,7 @@ fn auth_cases() -> Vec<Case> {
     }
     // Queries of the license status, with the app token (so the checkout lookup runs) and without.
     let app = format!("Bearer {LICENSE_API_TOKEN}");
-    let encode = |text: &str| form_urlencoded_byte_serialize(text);
+    let encode = |text: &str| utf8_percent_encode(text, UNRESERVED).to_string();
     let mut queries: Vec<(String, String)> = vec![
         ("no query".into(), String::new()),
         ("empty deviceId".into(), "deviceId=".into()),
@@ -880,35 +816,12 @@ fn auth_cases() -> Vec<Case> {
     cases
 }
 
-/// Unpadded URL-safe base64 (the token envelope's encoding), without a dependency.
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for group in bytes.chunks(3) {
-        let n = group
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=group.len() {
-            let index = usize::try_from((n >> (18 - 6 * i)) & 63).unwrap_or(0);
-            out.push(char::from(ALPHABET[index]));
-        }
-    }
-    out
-}
-
-/// Percent-encodes every byte that is not unreserved.
-fn form_urlencoded_byte_serialize(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+/// What a query value keeps unescaped: RFC 3986's unreserved characters.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Webhook: signed and unsigned bodies that are no event (a signed valid event would be written).
 fn webhook_cases(rng: &mut Rng) -> Vec<Case> {
@@ -925,8 +838,8 @@ fn webhook_cases(rng: &mut Rng) -> Vec<Case> {
     let valid = event_json("invoice.paid", "Hostile_");
     let valid_bytes = serde_json::to_vec(&valid).expect("serialises");
     for n in 0..12 {
-        let len = 1 + rng.below(4000);
-        let body = rng.bytes(len);
+        let len = rng.usize(1..=4000);
+        let body = random_bytes(rng, len);
         push(
             &format!("random signed {n}"),
             body.clone(),
@@ -1100,21 +1013,6 @@ fn routing_cases() -> Vec<Case> {
 /// `unknown_methods_are_not_answered_as_get`).
 const UNKNOWN_METHODS: [&str; 3] = ["PROPFIND", "PURGE", "MKCOL"];
 
-fn fixture(kind: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../domain/fixtures/webhook/events")
-        .join(format!("{kind}.json"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A fixture event whose Stripe ids carry `tag`, with event id `evt_{tag}_{kind}`.
-fn event_json(kind: &str, tag: &str) -> Value {
-    let mut value: Value = serde_json::from_str(&fixture(kind).replace("NyraLifecycle", tag))
-        .expect("fixture is json");
-    value["id"] = json!(format!("evt_{tag}_{}", kind.replace('.', "_")));
-    value
-}
-
 /// Runs cases with at most `parallel` in flight; returns `(notes, violations)`.
 async fn run_cases(stack: &Stack, cases: Vec<Case>, parallel: usize) -> (Vec<String>, Vec<String>) {
     let client = reqwest::Client::builder()
@@ -1164,7 +1062,7 @@ async fn slow_clients(stack: &Stack) -> (Vec<String>, Vec<String>) {
             .collect()
     };
     let invalid = br#"{"deviceId": 7, "email": "slow@example.com"}"#.to_vec();
-    let random = Rng(0x5EED_5105).bytes(2000);
+    let random = random_bytes(&mut Rng::with_seed(0x5EED_5105), 2000);
     let mut runs: Vec<(Case, Vec<Vec<u8>>, Duration)> = Vec::new();
     let with_length = |label: &str, method: &str, target: &str, len: usize, expect: Expect| {
         Case::new(label, method, target, expect)
@@ -1284,13 +1182,9 @@ async fn slow_head_request(addr: &str) -> Outcome {
         }
         let mut answer = Vec::new();
         stream.read_to_end(&mut answer).await?;
-        Ok::<_, std::io::Error>(answer)
+        Ok(answer)
     };
-    match tokio::time::timeout(Duration::from_secs(8), exchange).await {
-        Ok(Ok(answer)) => parse_answer(&answer),
-        Ok(Err(e)) => Outcome::Closed(e.to_string()),
-        Err(_) => Outcome::Closed("no answer within 8 s".to_owned()),
-    }
+    within_8s(exchange).await
 }
 
 /// Promises 1000 bytes, sends 10; then either half-closes at once (`truncate`) or goes silent
@@ -1325,12 +1219,12 @@ async fn stalled_body(addr: &str, target: &str, truncate: bool) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hardening_hostile_input_on_every_route_gets_documented_4xx_and_writes_nothing() {
-    let stack = Stack::shared();
+    let stack = shared();
     let _turn = TURN.lock().await;
     let started = Instant::now();
     let before = stack.counts();
     let log_from = stack.log().len();
-    let mut rng = Rng(0x5EED_4A2D);
+    let mut rng = Rng::with_seed(0x5EED_4A2D);
     let mut cases = generic_cases(&mut rng);
     cases.extend(checkout_cases());
     cases.extend(auth_cases());
@@ -1374,7 +1268,7 @@ async fn hardening_hostile_input_on_every_route_gets_documented_4xx_and_writes_n
 /// `GET /health`: an undocumented 200 (and `PROPFIND /api/license/status` runs the license check).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hardening_unknown_methods_are_not_answered_as_get() {
-    let stack = Stack::shared();
+    let stack = shared();
     let _turn = TURN.lock().await;
     let mut cases = Vec::new();
     for method in UNKNOWN_METHODS {
@@ -1411,7 +1305,7 @@ async fn hardening_unknown_methods_are_not_answered_as_get() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hardening_truncated_body_leaves_the_worker_healthy() {
     const PROXY_500: &str = "Error: Network connection lost.";
-    let stack = Stack::shared();
+    let stack = shared();
     let _turn = TURN.lock().await;
     let mut violations = Vec::new();
     for target in [CHECKOUT, WEBHOOK, PORTAL] {
@@ -1443,7 +1337,7 @@ async fn hardening_truncated_body_leaves_the_worker_healthy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hardening_twenty_concurrent_first_activations_make_one_row() {
-    let stack = Stack::shared();
+    let stack = shared();
     let _turn = TURN.lock().await;
     let device = "hardening-concurrent-0001";
     let session = stack.pay(device).await;
@@ -1510,7 +1404,7 @@ async fn hardening_twenty_concurrent_first_activations_make_one_row() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hardening_d1_outage_mid_load_answers_503_then_recovers_with_nothing_lost() {
     const EVENTS: usize = 400;
-    let stack = Stack::own().await;
+    let stack = Stack::own(|o| o).await;
     let device = "hardening-outage-0001";
     let session = stack.pay(device).await;
     let http = stack.http();
@@ -1674,18 +1568,4 @@ async fn hardening_d1_outage_mid_load_answers_503_then_recovers_with_nothing_los
     );
     assert_eq!(activations, 1, "still one device activation");
     stack.assert_healthy("the outage").await;
-}
-
-async fn deliver(http: &Http, body: Vec<u8>) -> Answer {
-    let signature = signed(&body);
-    http.send(
-        "POST",
-        WEBHOOK,
-        &[
-            ("content-type", "application/json"),
-            ("stripe-signature", &signature),
-        ],
-        body,
-    )
-    .await
 }

@@ -4,76 +4,26 @@
 //! it outlives each test); tests that move the emulator's clock or inject faults get their own.
 //! Each test uses its own device id, so shared state never crosses tests.
 
-use nyra_domain::license::{self, Keys, TokenClaims};
+use crate::util::{CHECKOUT, PORTAL, Stack, deliver, keys, now, post_webhook};
+use nyra_domain::license::{self, TokenClaims};
 use nyra_domain::webhook::verify::signature_header;
 use nyra_e2e::http::{Answer, Http};
-use nyra_e2e::secrets::{self, LICENSE_API_TOKEN, LICENSE_SIGNING_SECRET, STRIPE_SECRET_KEY};
-use nyra_e2e::{Worker, WorkerOptions};
-use nyra_emulator::Emulator;
+use nyra_e2e::secrets::{self, LICENSE_API_TOKEN, STRIPE_SECRET_KEY};
 use serde_json::{Value, json};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const CHECKOUT: &str = "/api/billing/checkout";
-const PORTAL: &str = "/api/billing/portal";
-const WEBHOOK: &str = "/api/billing/webhook";
+use std::time::{Duration, Instant};
 const RETURN_URL: &str = "http://localhost:5173/billing";
 const GRACE_SECONDS: i64 = 168 * 3600;
 
 // ---- the stack ----------------------------------------------------------------------------
 
-/// A Worker wired to a Stripe emulator that delivers its events to that Worker.
-struct Stack {
-    worker: Worker,
-    emulator: String,
-    /// Kept alive: dropping it shuts the emulator down.
-    _emulator: Emulator,
+/// The stack shared by the tests that neither move the clock nor inject faults.
+fn shared() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    Stack::shared(&STACK)
 }
 
 impl Stack {
-    /// Starts an emulator whose webhook URL is the Worker's, then the Worker on that port.
-    async fn start(configure: fn(WorkerOptions) -> WorkerOptions) -> Result<Stack, String> {
-        let (worker, emulator) = nyra_e2e::stack::start(configure).await?;
-        Ok(Stack {
-            worker,
-            emulator: emulator.base_url(),
-            _emulator: emulator,
-        })
-    }
-
-    /// A stack for one test, living in the test's runtime.
-    async fn own(configure: fn(WorkerOptions) -> WorkerOptions) -> Stack {
-        Stack::start(configure)
-            .await
-            .unwrap_or_else(|e| panic!("stack starts: {e}"))
-    }
-
-    /// The stack shared by the tests that neither move the clock nor inject faults.
-    fn shared() -> &'static Stack {
-        static STACK: OnceLock<Stack> = OnceLock::new();
-        nyra_e2e::stack::shared(&STACK, || Stack::start(|o| o))
-    }
-
-    fn http(&self) -> Http {
-        Http::new(&self.worker.base_url)
-    }
-
-    /// POSTs JSON to an emulator control route and returns its JSON answer.
-    async fn control(&self, path: &str, body: Value) -> Value {
-        let response = reqwest::Client::new()
-            .post(format!("{}{path}", self.emulator))
-            .json(&body)
-            .send()
-            .await
-            .expect("the emulator answers");
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.json().await.expect("json")
-    }
-
     async fn emulator_get(&self, path: &str) -> Value {
         reqwest::get(format!("{}{path}", self.emulator))
             .await
@@ -124,19 +74,8 @@ struct Paid {
     pay: Value,
 }
 
-fn now() -> i64 {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(seconds).unwrap_or(i64::MAX)
-}
-
 fn device(name: &str) -> String {
     format!("e2e-{name}")
-}
-
-fn keys() -> Keys {
-    Keys::from_secret(LICENSE_SIGNING_SECRET).expect("the local signing secret is usable")
 }
 
 async fn checkout(http: &Http, device: &str, email: Option<&str>) -> Answer {
@@ -171,20 +110,8 @@ async fn portal(http: &Http, token: Option<&str>) -> Answer {
 /// Checkout, then pay in the emulator (which delivers the events before it answers).
 async fn pay(stack: &Stack, name: &str) -> Paid {
     let device = device(name);
-    let http = stack.http();
-    let answer = checkout(&http, &device, Some("buyer@example.com")).await;
-    assert_eq!(answer.status, 200, "{}", answer.json());
-    let session = answer.json()["checkoutSessionId"]
-        .as_str()
-        .expect("a session id")
-        .to_owned();
-    let pay = stack
-        .control(
-            &format!("/_emulator/checkout/sessions/{session}/pay"),
-            json!({}),
-        )
-        .await;
-    assert_all_delivered(&pay);
+    let body = json!({"deviceId": device, "email": "buyer@example.com"});
+    let (session, pay) = stack.checkout_and_pay(&body).await;
     Paid {
         device,
         session,
@@ -194,19 +121,6 @@ async fn pay(stack: &Stack, name: &str) -> Paid {
             .expect("subscription")
             .to_owned(),
         pay,
-    }
-}
-
-/// Every event of a control answer reached the Worker and got 200.
-fn assert_all_delivered(answer: &Value) {
-    for event in answer["events"].as_array().expect("events") {
-        let last = event["deliveries"].as_array().and_then(|d| d.last());
-        assert_eq!(
-            last.map(|d| d["status"].clone()),
-            Some(json!(200)),
-            "event {} was not accepted: {event}",
-            event["type"]
-        );
     }
 }
 
@@ -320,22 +234,20 @@ async fn journey_checkout_pay_activate_refresh_portal_cancel_inactive() {
     assert!(portal_url.is_some_and(|u| u.starts_with(&stack.emulator)));
 
     let sub = &paid.subscription;
-    let cancel = stack
-        .control(
+    stack
+        .control_delivered(
             &format!("/_emulator/subscriptions/{sub}/cancel_at_period_end"),
             json!({}),
         )
         .await;
-    assert_all_delivered(&cancel);
     let still = refresh(&http, &paid.device, &token_of(&first)).await.json();
     assert_eq!(still["active"], true, "active until the period ends");
     assert_eq!(still["cancelAtPeriodEnd"], true);
 
     let past = 30 * 24 * 3600 + GRACE_SECONDS + 3600;
-    let advanced = stack
-        .control("/_emulator/clock/advance", json!({"seconds": past}))
+    stack
+        .control_delivered("/_emulator/clock/advance", json!({"seconds": past}))
         .await;
-    assert_all_delivered(&advanced);
     let end = refresh(&http, &paid.device, &token_of(&still)).await;
     assert_eq!(end.status, 200);
     let end = end.json();
@@ -351,14 +263,14 @@ async fn journey_checkout_pay_activate_refresh_portal_cancel_inactive() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_ok() {
-    let answer = Stack::shared().http().get("/health", &[]).await;
+    let answer = shared().http().get("/health", &[]).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.json()["ok"], true);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn checkout_returns_hosted_checkout_url() {
-    let stack = Stack::shared();
+    let stack = shared();
     let answer = checkout(&stack.http(), &device("checkout-url"), None).await;
     assert_eq!(answer.status, 200);
     let body = answer.json();
@@ -375,7 +287,7 @@ async fn checkout_returns_hosted_checkout_url() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn checkout_completed_records_customer_and_device() {
-    let stack = Stack::shared();
+    let stack = shared();
     let paid = pay(stack, "completed-0001").await;
     let row = stack.customer_row(&paid.customer);
     assert_eq!(row["checkout_session_id"], paid.session.as_str());
@@ -386,7 +298,7 @@ async fn checkout_completed_records_customer_and_device() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invoice_paid_records_active_state() {
-    let stack = Stack::shared();
+    let stack = shared();
     let paid = pay(stack, "invoice-paid-01").await;
     let kinds: Vec<&str> = paid.pay["events"]
         .as_array()
@@ -405,7 +317,7 @@ async fn invoice_paid_records_active_state() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn portal_works_with_device_token() {
-    let stack = Stack::shared();
+    let stack = shared();
     let (paid, body) = activated(stack, "portal-0001").await;
     let answer = portal(&stack.http(), Some(&token_of(&body))).await;
     assert_eq!(answer.status, 200);
@@ -440,7 +352,7 @@ async fn portal_works_with_device_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refresh_returns_active_state_after_sync() {
-    let stack = Stack::shared();
+    let stack = shared();
     let (paid, first) = activated(stack, "refresh-0001").await;
     snapshot("license_status_active", &first);
     let again = refresh(&stack.http(), &paid.device, &token_of(&first)).await;
@@ -469,7 +381,7 @@ async fn refresh_returns_active_state_after_sync() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn repeated_refreshes_coalesce_activation_writes() {
-    let stack = Stack::shared();
+    let stack = shared();
     let (paid, first) = activated(stack, "coalesce-0001").await;
     let stored = |stack: &Stack| {
         let sql = format!(
@@ -512,7 +424,7 @@ async fn repeated_refreshes_coalesce_activation_writes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn token_expiry_matches_signed_token() {
-    let stack = Stack::shared();
+    let stack = shared();
     let (paid, body) = activated(stack, "expiry-0001").await;
     let token = token_of(&body);
     let claims = license::verify(&keys(), &token, &paid.device, now()).expect("the token verifies");
@@ -537,7 +449,7 @@ async fn token_expiry_matches_signed_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn duplicate_webhook_is_idempotent() {
-    let stack = Stack::shared();
+    let stack = shared();
     let paid = pay(stack, "duplicate-0001").await;
     let before = stack.customer_row(&paid.customer);
     let invoice_paid = paid.pay["events"]
@@ -546,13 +458,12 @@ async fn duplicate_webhook_is_idempotent() {
         .and_then(|e| e["id"].as_str())
         .expect("an invoice.paid event")
         .to_owned();
-    let redelivered = stack
-        .control(
+    stack
+        .control_delivered(
             &format!("/_emulator/events/{invoice_paid}/redeliver"),
             json!({}),
         )
         .await;
-    assert_all_delivered(&redelivered);
     let event = stack
         .events()
         .await
@@ -560,19 +471,7 @@ async fn duplicate_webhook_is_idempotent() {
         .find(|e| e["id"] == invoice_paid.as_str())
         .expect("the event is logged");
     let body = serde_json::to_vec(&event["event"]).expect("serialises");
-    let signature = signature_header(secrets::STRIPE_WEBHOOK_SECRET, now(), &body);
-    let answer = stack
-        .http()
-        .send(
-            "POST",
-            WEBHOOK,
-            &[
-                ("content-type", "application/json"),
-                ("stripe-signature", &signature),
-            ],
-            body,
-        )
-        .await;
+    let answer = deliver(&stack.http(), body).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.json()["duplicate"], true);
     let after = stack.customer_row(&paid.customer);
@@ -581,21 +480,10 @@ async fn duplicate_webhook_is_idempotent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_signature_rejected() {
-    let stack = Stack::shared();
+    let stack = shared();
     let body = br#"{"id":"evt_e2e_bad","object":"event","type":"invoice.paid","created":1,"data":{"object":{}}}"#;
     let signature = signature_header("whsec_not_the_configured_secret", now(), body);
-    let answer = stack
-        .http()
-        .send(
-            "POST",
-            WEBHOOK,
-            &[
-                ("content-type", "application/json"),
-                ("stripe-signature", &signature),
-            ],
-            body.to_vec(),
-        )
-        .await;
+    let answer = post_webhook(&stack.http(), body.to_vec(), Some(&signature)).await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.code(), "signature_mismatch");
 }
@@ -604,7 +492,7 @@ async fn bad_signature_rejected() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn checkout_sends_exactly_the_design_parameters() {
-    let stack = Stack::shared();
+    let stack = shared();
     let with_email = device("params-email");
     let without = device("params-plain");
     let http = stack.http();
@@ -652,7 +540,7 @@ async fn checkout_sends_exactly_the_design_parameters() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn checkout_retry_reuses_the_session() {
-    let stack = Stack::shared();
+    let stack = shared();
     let http = stack.http();
     let device = device("retry-0001");
     let first = checkout(&http, &device, None).await.json();
@@ -664,7 +552,7 @@ async fn checkout_retry_reuses_the_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn emulator_rejects_a_missing_stripe_parameter() {
-    let stack = Stack::shared();
+    let stack = shared();
     let form = "mode=subscription&line_items[0][price]=price_test_local_pro_monthly\
                 &line_items[0][quantity]=1&cancel_url=http://localhost/cancel";
     let response = reqwest::Client::new()
@@ -750,7 +638,7 @@ async fn stripe_500_and_timeout_answer_502_sanitised() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tampered_expired_and_foreign_tokens_are_401() {
-    let stack = Stack::shared();
+    let stack = shared();
     let http = stack.http();
     let (paid, body) = activated(stack, "tamper-0001").await;
     let token = token_of(&body);
@@ -798,7 +686,7 @@ async fn tampered_expired_and_foreign_tokens_are_401() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_or_missing_bearer_is_401() {
-    let http = Stack::shared().http();
+    let http = shared().http();
     let device = device("bearer-0001");
     let target = format!("/api/license/status?deviceId={device}&checkoutSessionId=cs_test_x");
     let none = http.get(&target, &[]).await;
@@ -815,7 +703,7 @@ async fn wrong_or_missing_bearer_is_401() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_checkout_is_404() {
-    let stack = Stack::shared();
+    let stack = shared();
     let http = stack.http();
     let device = device("unknown-0001");
     let answer = activate(&http, &device, "cs_test_unknown").await;
@@ -852,13 +740,12 @@ async fn unknown_checkout_is_404() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn canceled_subscription_answers_inactive_without_token() {
-    let stack = Stack::shared();
+    let stack = shared();
     let (paid, body) = activated(stack, "cancel-0001").await;
     let sub = &paid.subscription;
-    let cancel = stack
-        .control(&format!("/_emulator/subscriptions/{sub}/cancel"), json!({}))
+    stack
+        .control_delivered(&format!("/_emulator/subscriptions/{sub}/cancel"), json!({}))
         .await;
-    assert_all_delivered(&cancel);
     let answer = refresh(&stack.http(), &paid.device, &token_of(&body)).await;
     assert_eq!(answer.status, 200);
     let answer = answer.json();
@@ -871,7 +758,7 @@ async fn canceled_subscription_answers_inactive_without_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unsettled_checkout_is_active_with_a_24_hour_token() {
-    let stack = Stack::shared();
+    let stack = shared();
     let device = device("unsettled-0001");
     stack
         .worker

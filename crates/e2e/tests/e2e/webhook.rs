@@ -1,18 +1,19 @@
 //! Webhook ingest against the real Worker and local D1: verification, idempotency, order, atomicity, load, fuzz.
 
+use crate::util::{
+    UNUSED_STRIPE, WEBHOOK, deliver, event_id, event_json, now, post_webhook, random_bytes,
+};
+use fastrand::Rng;
 use nyra_domain::webhook::verify::signature_header;
 use nyra_e2e::http::{Answer, Http};
 use nyra_e2e::secrets::STRIPE_WEBHOOK_SECRET;
 use nyra_e2e::{Worker, WorkerOptions};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-const UNUSED_STRIPE: &str = "http://127.0.0.1:9";
-const WEBHOOK: &str = "/api/billing/webhook";
 /// The lifecycle of one subscription, in `created` order (the fixtures' times are distinct).
 const LIFECYCLE: [&str; 6] = [
     "customer.subscription.created",
@@ -46,52 +47,12 @@ async fn local() -> (Worker, Http) {
     start(WorkerOptions::local(UNUSED_STRIPE)).await
 }
 
-fn now() -> i64 {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(seconds).unwrap_or(i64::MAX)
-}
-
-fn fixture(kind: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../domain/fixtures/webhook/events")
-        .join(format!("{kind}.json"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A fixture event whose Stripe ids carry `tag` (a fresh customer, subscription, ...) and whose
-/// event id is `evt_{tag}_{kind}`.
-fn event_json(kind: &str, tag: &str) -> Value {
-    let mut value: Value = serde_json::from_str(&fixture(kind).replace("NyraLifecycle", tag))
-        .expect("fixture is json");
-    value["id"] = json!(event_id(kind, tag));
-    value
-}
-
 fn event(kind: &str, tag: &str) -> Vec<u8> {
     serde_json::to_vec(&event_json(kind, tag)).expect("serialises")
 }
 
-fn event_id(kind: &str, tag: &str) -> String {
-    format!("evt_{tag}_{}", kind.replace('.', "_"))
-}
-
 fn customer(tag: &str) -> String {
     format!("cus_test_{tag}01")
-}
-
-/// Posts a body as Stripe would, with the given `Stripe-Signature` (if any).
-async fn post(http: &Http, body: Vec<u8>, signature: Option<&str>) -> Answer {
-    let mut headers = vec![("content-type", "application/json")];
-    headers.extend(signature.map(|s| ("stripe-signature", s)));
-    http.send("POST", WEBHOOK, &headers, body).await
-}
-
-/// Posts a body signed now with the Worker's secret.
-async fn deliver(http: &Http, body: Vec<u8>) -> Answer {
-    let signature = signature_header(STRIPE_WEBHOOK_SECRET, now(), &body);
-    post(http, body, Some(&signature)).await
 }
 
 /// `(duplicate, handled)` of a 200 acknowledgement (panics on anything else).
@@ -181,37 +142,9 @@ async fn deliver_all(http: &Http, bodies: Vec<Vec<u8>>, parallel: usize) -> Vec<
     answers.into_iter().map(|(_, answer)| answer).collect()
 }
 
-/// A tiny fixed-seed xorshift64* generator: reproducible streams without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, self.below(i + 1));
-        }
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next().to_le_bytes()[0]).collect()
-    }
-
-    /// Printable ASCII (what an HTTP header value may hold).
-    fn printable(&mut self, len: usize) -> String {
-        (0..len)
-            .map(|_| char::from(b'!' + u8::try_from(self.below(94)).unwrap_or(0)))
-            .collect()
-    }
+/// Printable ASCII (what an HTTP header value may hold).
+fn printable(rng: &mut Rng, len: usize) -> String {
+    (0..len).map(|_| char::from(rng.u8(b'!'..=b'~'))).collect()
 }
 
 // ---- verification -------------------------------------------------------------------------
@@ -240,13 +173,13 @@ async fn webhook_rejects_each_bad_signature_with_its_code_and_writes_nothing() {
         ),
     ];
     for (signature, code) in cases {
-        let answer = post(&http, body.clone(), signature.as_deref()).await;
+        let answer = post_webhook(&http, body.clone(), signature.as_deref()).await;
         assert_eq!((answer.status, answer.code().as_str()), (400, code));
         let text = String::from_utf8_lossy(&answer.body);
         assert!(!text.contains(STRIPE_WEBHOOK_SECRET), "a secret leaked");
     }
     let malformed_signed = signature_header(STRIPE_WEBHOOK_SECRET, t, b"{\"id\": 1}");
-    let parsed = post(&http, b"{\"id\": 1}".to_vec(), Some(&malformed_signed)).await;
+    let parsed = post_webhook(&http, b"{\"id\": 1}".to_vec(), Some(&malformed_signed)).await;
     assert_eq!(
         (parsed.status, parsed.code().as_str()),
         (400, "event_malformed")
@@ -264,7 +197,10 @@ async fn webhook_rejects_each_bad_signature_with_its_code_and_writes_nothing() {
     );
     // The same body, correctly signed (a future timestamp is accepted, as Stripe's SDKs do).
     let future = signature_header(STRIPE_WEBHOOK_SECRET, t + 3600, &body);
-    assert_eq!(ack(&post(&http, body, Some(&future)).await), (false, true));
+    assert_eq!(
+        ack(&post_webhook(&http, body, Some(&future)).await),
+        (false, true)
+    );
     assert_eq!(counts(&worker), (1, 1));
 }
 
@@ -282,11 +218,11 @@ async fn webhook_accepts_either_rotated_secret() {
     let signed_old = signature_header("whsec_local_old_xxx", t, &old);
     let signed_new = signature_header("whsec_local_new_xxx", t, &new);
     assert_eq!(
-        ack(&post(&http, old, Some(&signed_old)).await),
+        ack(&post_webhook(&http, old, Some(&signed_old)).await),
         (false, true)
     );
     assert_eq!(
-        ack(&post(&http, new, Some(&signed_new)).await),
+        ack(&post_webhook(&http, new, Some(&signed_new)).await),
         (false, true)
     );
     let wrong = signature_header("whsec_wrong", t, &both);
@@ -294,11 +230,11 @@ async fn webhook_accepts_either_rotated_secret() {
     let v1 = right.split_once(",v1=").map_or("", |(_, v)| v);
     let two = format!("{wrong},v1={v1}");
     assert_eq!(
-        ack(&post(&http, both.clone(), Some(&two)).await),
+        ack(&post_webhook(&http, both.clone(), Some(&two)).await),
         (false, true)
     );
     let default = signature_header(STRIPE_WEBHOOK_SECRET, t, &both);
-    let rejected = post(&http, both, Some(&default)).await;
+    let rejected = post_webhook(&http, both, Some(&default)).await;
     assert_eq!(
         (rejected.status, rejected.code().as_str()),
         (400, "signature_mismatch")
@@ -373,7 +309,7 @@ async fn webhook_lifecycle_in_any_order_ends_in_the_same_row() {
         LIFECYCLE.to_vec(),
         LIFECYCLE.iter().rev().copied().collect(),
     ];
-    let mut rng = Rng(0x5EED_0004);
+    let mut rng = Rng::with_seed(0x5EED_0004);
     for _ in 0..5 {
         let mut order = LIFECYCLE.to_vec();
         rng.shuffle(&mut order);
@@ -451,9 +387,9 @@ async fn webhook_load_2000_deliveries_with_duplicates_lose_nothing() {
     let unique: Vec<(String, &str)> = (0..CUSTOMERS)
         .flat_map(|c| ALL_KINDS.iter().map(move |k| (tag(c), *k)))
         .collect();
-    let mut rng = Rng(0x5EED_2000);
+    let mut rng = Rng::with_seed(0x5EED_2000);
     let mut stream: Vec<usize> = (0..unique.len()).collect();
-    stream.extend((unique.len()..DELIVERIES).map(|_| rng.below(unique.len())));
+    stream.extend((unique.len()..DELIVERIES).map(|_| rng.usize(..unique.len())));
     rng.shuffle(&mut stream);
     let bodies = stream
         .iter()
@@ -528,29 +464,29 @@ fn hostile(n: usize, rng: &mut Rng, valid: &[u8]) -> Hostile {
         signature,
         content_type: "application/json",
     };
-    let len = rng.below(2048);
+    let len = rng.usize(..2048);
     match n % 12 {
-        0 => signed(rng.bytes(len)),
-        1 => with(rng.bytes(len), None),
-        2 => signed(valid[..rng.below(valid.len())].to_vec()),
+        0 => signed(random_bytes(rng, len)),
+        1 => with(random_bytes(rng, len), None),
+        2 => signed(valid[..rng.usize(..valid.len())].to_vec()),
         3 => signed(wrong_type(rng)),
         4 => {
-            let len = 1 + rng.below(300);
-            with(valid.to_vec(), Some(rng.printable(len)))
+            let len = rng.usize(1..=300);
+            with(valid.to_vec(), Some(printable(rng, len)))
         }
         5 => {
             let mut body = valid.to_vec();
-            let at = rng.below(body.len());
-            body[at] ^= 1 + u8::try_from(rng.below(255)).unwrap_or(0);
+            let at = rng.usize(..body.len());
+            body[at] ^= rng.u8(1..);
             with(
                 body,
                 Some(signature_header(STRIPE_WEBHOOK_SECRET, t, valid)),
             )
         }
-        6 => signed(SQLISH[rng.below(SQLISH.len())].as_bytes().to_vec()),
+        6 => signed(SQLISH[rng.usize(..SQLISH.len())].as_bytes().to_vec()),
         7 => with(
             valid.to_vec(),
-            Some(format!("t={t},v1={}", SQLISH[rng.below(4)])),
+            Some(format!("t={t},v1={}", SQLISH[rng.usize(..SQLISH.len())])),
         ),
         8 => signed(unicode(rng)),
         9 => signed(
@@ -562,17 +498,17 @@ fn hostile(n: usize, rng: &mut Rng, valid: &[u8]) -> Hostile {
                 "{}",
                 "{\"data\":{}}",
                 "{\"id\":\"e\",\"type\":\"invoice.paid\",\"created\":1,\"data\":{\"object\":{}}}",
-            ][rng.below(7)]
+            ][rng.usize(..7)]
             .as_bytes()
             .to_vec(),
         ),
         10 if n % 60 == 10 => with(vec![b' '; 600 * 1024], None),
         10 => Hostile {
-            content_type: ["text/plain", "application/x-www-form-urlencoded", ""][rng.below(3)],
+            content_type: ["text/plain", "application/x-www-form-urlencoded", ""][rng.usize(..3)],
             ..signed(valid.to_vec())
         },
         _ => {
-            let huge = format!("t={t},v1={}", "a".repeat(4096 + rng.below(4096)));
+            let huge = format!("t={t},v1={}", "a".repeat(rng.usize(4096..8192)));
             with(valid.to_vec(), Some(huge))
         }
     }
@@ -580,12 +516,12 @@ fn hostile(n: usize, rng: &mut Rng, valid: &[u8]) -> Hostile {
 
 /// A valid event with one field the handler reads replaced by a value of the wrong type.
 fn wrong_type(rng: &mut Rng) -> Vec<u8> {
-    let kind = LIFECYCLE[rng.below(LIFECYCLE.len())];
+    let kind = LIFECYCLE[rng.usize(..LIFECYCLE.len())];
     let mut value = event_json(kind, "Fuzz_");
     let not_text = [json!(42), json!([1, 2]), json!({"x": true}), json!(true)];
     let not_integer = [json!("1764300000"), json!([1]), json!({"x": 1}), json!(1.5)];
-    let pick = rng.below(4);
-    match rng.below(5) {
+    let pick = rng.usize(..4);
+    match rng.usize(..5) {
         0 => value["id"] = not_text[pick].clone(),
         1 => value["type"] = not_text[pick].clone(),
         2 => value["data"]["object"] = not_text[pick].clone(),
@@ -603,14 +539,14 @@ fn unicode(rng: &mut Rng) -> Vec<u8> {
         "\u{feff}{\"id\":\"evt\"}",
         "{\"id\":\"\\ud800\",\"type\":\"x\",\"created\":\"1\",\"data\":{\"object\":{}}}",
     ];
-    samples[rng.below(samples.len())].as_bytes().to_vec()
+    samples[rng.usize(..samples.len())].as_bytes().to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_500_malformed_requests_get_only_4xx_and_write_nothing() {
     let (worker, http) = local().await;
     let valid = event("invoice.paid", "Fuzz_");
-    let mut rng = Rng(0x5EED_0500);
+    let mut rng = Rng::with_seed(0x5EED_0500);
     let requests: Vec<Hostile> = (0..500).map(|n| hostile(n, &mut rng, &valid)).collect();
     let gate = Arc::new(Semaphore::new(8));
     let mut tasks = JoinSet::new();

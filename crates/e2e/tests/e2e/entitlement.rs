@@ -40,7 +40,9 @@ struct Customer {
 
 impl Customer {
     fn new(tag: &str) -> Self {
-        Customer { tag: tag.to_owned() }
+        Customer {
+            tag: tag.to_owned(),
+        }
     }
 
     fn id(&self, prefix: &str) -> String {
@@ -117,8 +119,15 @@ async fn deliver(http: &Http, event: &Value) -> bool {
         ("content-type", "application/json"),
         ("stripe-signature", signature.as_str()),
     ];
-    let answer = http.send("POST", "/api/billing/webhook", &headers, body).await;
-    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let answer = http
+        .send("POST", "/api/billing/webhook", &headers, body)
+        .await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     answer.json()["handled"].as_bool().expect("handled")
 }
 
@@ -148,7 +157,13 @@ async fn an_unpaid_renewal_is_licensed_only_until_the_paid_period_plus_grace() {
         c.checkout(t - 29 * DAY, "subscription", "paid"),
         c.subscription("s1", t - 29 * DAY, "active", paid_end, PRICE_PRO_MONTHLY),
         c.invoice("i1", t - 29 * DAY, "paid", paid_end),
-        c.subscription("s2", t - 10, "past_due", paid_end + 30 * DAY, PRICE_PRO_MONTHLY),
+        c.subscription(
+            "s2",
+            t - 10,
+            "past_due",
+            paid_end + 30 * DAY,
+            PRICE_PRO_MONTHLY,
+        ),
         c.invoice("i2", t - 10, "open", paid_end + 30 * DAY),
     ] {
         assert!(deliver(&http, &event).await);
@@ -156,13 +171,24 @@ async fn an_unpaid_renewal_is_licensed_only_until_the_paid_period_plus_grace() {
     let answer = activate(&http, &c).await;
     assert_eq!(answer.status, 200);
     let body = answer.json();
-    assert_eq!((body["active"].clone(), body["paymentIssue"].clone()), (json!(true), json!(true)));
-    assert_eq!(expiry(&body), Some(paid_end + GRACE), "not the unpaid period's end");
+    assert_eq!(
+        (body["active"].clone(), body["paymentIssue"].clone()),
+        (json!(true), json!(true))
+    );
+    assert_eq!(
+        expiry(&body),
+        Some(paid_end + GRACE),
+        "not the unpaid period's end"
+    );
     assert_eq!(body["currentPeriodEndIso"], json!(iso(paid_end + 30 * DAY)));
     let late = c.invoice("i2p", t - 5, "paid", paid_end + 30 * DAY);
     assert!(deliver(&http, &late).await);
     let refreshed = activate(&http, &c).await.json();
-    assert_eq!(expiry(&refreshed), Some(paid_end + 30 * DAY + GRACE), "paid late: full period");
+    assert_eq!(
+        expiry(&refreshed),
+        Some(paid_end + 30 * DAY + GRACE),
+        "paid late: full period"
+    );
 }
 
 #[tokio::test]
@@ -170,8 +196,20 @@ async fn another_price_and_the_other_mode_grant_nothing() {
     let http = Http::new(&shared().base_url);
     let t = now();
     let other = Customer::new("OtherPrice");
-    assert!(deliver(&http, &other.checkout(t - 100 * DAY, "subscription", "paid")).await);
-    let sub = other.subscription("s1", t - 100 * DAY, "active", t + 10 * DAY, "price_test_other");
+    assert!(
+        deliver(
+            &http,
+            &other.checkout(t - 100 * DAY, "subscription", "paid")
+        )
+        .await
+    );
+    let sub = other.subscription(
+        "s1",
+        t - 100 * DAY,
+        "active",
+        t + 10 * DAY,
+        "price_test_other",
+    );
     assert!(!deliver(&http, &sub).await, "another price is not handled");
     let body = activate(&http, &other).await.json();
     assert_eq!(body["active"], json!(false), "{body}");
@@ -213,7 +251,10 @@ async fn a_paid_invoice_after_deletion_does_not_revive_access() {
         assert!(deliver(&http, &event).await);
     }
     let body = activate(&http, &c).await.json();
-    assert_eq!((body["active"].clone(), body["status"].clone()), (json!(false), json!("canceled")));
+    assert_eq!(
+        (body["active"].clone(), body["status"].clone()),
+        (json!(false), json!("canceled"))
+    );
 }
 
 #[tokio::test]
@@ -225,12 +266,25 @@ async fn without_stripe_data_the_fallback_is_24_hours_and_only_within_72_hours()
     let body = activate(&http, &fresh).await.json();
     assert_eq!(body["active"], json!(true), "{body}");
     let expires = expiry(&body).expect("a token");
-    assert!((t + DAY - 5..=t + DAY + 120).contains(&expires), "24 h: {expires} vs {t}");
+    assert!(
+        (t + DAY - 5..=t + DAY + 120).contains(&expires),
+        "24 h: {expires} vs {t}"
+    );
 
     let stale = Customer::new("StaleCheckout");
-    assert!(deliver(&http, &stale.checkout(t - 73 * 3600, "subscription", "paid")).await);
+    assert!(
+        deliver(
+            &http,
+            &stale.checkout(t - 73 * 3600, "subscription", "paid")
+        )
+        .await
+    );
     let body = activate(&http, &stale).await.json();
-    assert_eq!(body["active"], json!(false), "73 h after checkout without Stripe data");
+    assert_eq!(
+        body["active"],
+        json!(false),
+        "73 h after checkout without Stripe data"
+    );
 }
 
 #[tokio::test]
@@ -246,6 +300,8 @@ async fn a_verified_malformed_event_is_recorded_and_answered_200() {
         ("content-type", "application/json"),
         ("stripe-signature", signature.as_str()),
     ];
-    let answer = http.send("POST", "/api/billing/webhook", &headers, again).await;
+    let answer = http
+        .send("POST", "/api/billing/webhook", &headers, again)
+        .await;
     assert_eq!(answer.json()["duplicate"], json!(true));
 }

@@ -763,8 +763,9 @@ async fn unsettled_checkout_is_active_with_a_24_hour_token() {
     stack
         .worker
         .d1(&format!(
-            "INSERT INTO billing_customers (customer_id, checkout_session_id, device_id, updated_at) \
-             VALUES ('cus_test_unsettled', 'cs_test_unsettled', '{device}', '2026-01-01T00:00:00Z')"
+            "INSERT INTO billing_customers (customer_id, checkout_session_id, device_id, updated_at, \
+             checkout_completed_at) VALUES ('cus_test_unsettled', 'cs_test_unsettled', '{device}', \
+             '2026-01-01T00:00:00Z', CAST(strftime('%s', 'now') AS INTEGER))"
         ))
         .expect("insert");
     let started = now();

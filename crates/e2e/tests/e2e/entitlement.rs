@@ -305,3 +305,71 @@ async fn a_verified_malformed_event_is_recorded_and_answered_200() {
         .await;
     assert_eq!(answer.json()["duplicate"], json!(true));
 }
+
+/// Settle on read: only `checkout.session.completed` reached the Worker; license status reads
+/// the subscription and its latest invoice from the emulator and answers with the real period.
+#[tokio::test]
+async fn activation_with_only_the_checkout_event_settles_from_stripe() {
+    use nyra_e2e::secrets::STRIPE_SECRET_KEY;
+    use nyra_emulator::{Config, Emulator};
+    let config = Config::new(STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET);
+    let emulator = Emulator::start(([127, 0, 0, 1], 0).into(), config)
+        .await
+        .expect("emulator starts");
+    let worker = Worker::start(WorkerOptions::local(&emulator.base_url()))
+        .await
+        .expect("worker starts");
+    let http = Http::new(&worker.base_url);
+    let device = "dev_test_SettleOnRead";
+    let checkout = http
+        .post_json("/api/billing/checkout", &[], &json!({"deviceId": device}))
+        .await;
+    assert_eq!(checkout.status, 200, "{}", checkout.json());
+    let session = checkout.json()["checkoutSessionId"]
+        .as_str()
+        .expect("a session")
+        .to_owned();
+    let pay = format!(
+        "{}/_emulator/checkout/sessions/{session}/pay",
+        emulator.base_url()
+    );
+    let paid = reqwest::Client::new()
+        .post(pay)
+        .json(&json!({}))
+        .send()
+        .await;
+    assert!(paid.is_ok_and(|r| r.status().is_success()));
+    let log: Value = reqwest::get(format!("{}/_emulator/events", emulator.base_url()))
+        .await
+        .expect("events")
+        .json()
+        .await
+        .expect("json");
+    let events = log["events"].as_array().cloned().unwrap_or_default();
+    let find = |kind: &str| {
+        events
+            .iter()
+            .map(|e| e["event"].clone())
+            .find(|e| e["type"] == kind)
+            .unwrap_or_else(|| panic!("the emulator made {kind}"))
+    };
+    assert!(deliver(&http, &find("checkout.session.completed")).await);
+    let period_end = find("customer.subscription.created")["data"]["object"]["items"]["data"][0]
+        ["current_period_end"]
+        .as_i64()
+        .expect("a period end");
+    let target = format!("/api/license/status?deviceId={device}&checkoutSessionId={session}");
+    let bearer = format!("Bearer {LICENSE_API_TOKEN}");
+    let body = http
+        .get(&target, &[("authorization", &bearer)])
+        .await
+        .json();
+    assert_eq!(body["active"], json!(true), "{body}");
+    assert_eq!(body["status"], json!("active"));
+    assert_eq!(body["currentPeriodEndIso"], json!(iso(period_end)));
+    assert_eq!(
+        expiry(&body),
+        Some(period_end + GRACE),
+        "settled: the paid period"
+    );
+}

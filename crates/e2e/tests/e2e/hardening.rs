@@ -440,12 +440,14 @@ fn generic_cases(rng: &mut Rng) -> Vec<Case> {
         cases.push(case("random, no content type").body(random_bytes(rng, 300)));
         let deep = nested(10_000);
         cases.push(case("10k nested arrays").json().body(deep.clone()));
-        cases.push(
-            case("10k nested arrays, signed")
-                .json()
-                .header("stripe-signature", signed(&deep))
-                .body(deep),
-        );
+        let mut signed_deep = case("10k nested arrays, signed")
+            .json()
+            .header("stripe-signature", signed(&deep))
+            .body(deep);
+        if target == WEBHOOK {
+            signed_deep.expect = Expect::Unused;
+        }
+        cases.push(signed_deep);
         let deep_object = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
         cases.push(case("10k nested objects").json().body(deep_object));
         cases.push(case("10 MB body").json().body(vec![b' '; TEN_MB]));

@@ -48,7 +48,7 @@ export interface paths {
          * Start a Stripe Checkout session
          * @description Creates a subscription-mode Stripe Checkout Session for the monthly Pro
          *     price, bound to the calling device, and answers a fresh
-         *     `activationCode`: the buyer's secret for first activation (128 random
+         *     `activationCode`: the buyer's secret for first activation (160 random
          *     bits, shown once; the Worker keeps only its SHA-256). The desktop keeps
          *     it like a licence key, so a reinstall can activate again.
          *
@@ -285,7 +285,7 @@ export interface components {
         DeviceId: string;
         /** @description A Stripe Checkout Session id (`cs_...`). */
         CheckoutSessionId: string;
-        /** @description The buyer's activation code: 26 Crockford base32 characters (130 bits, 128 of them random) in groups of four, e.g. `7K3M-Q9TX-...`. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven. */
+        /** @description The buyer's activation code: 32 Crockford base32 symbols (160 random bits) in eight groups of four, e.g. `7K3M-Q9TX-...`; shown once, stored only as a SHA-256. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven. */
         ActivationCode: string;
         /**
          * @description Present only when a known device is refused: `device_replaced` when another device took its seat (activate again with the code to take a seat back).
@@ -679,7 +679,7 @@ export interface operations {
                      *       "checkoutUrl": "https://checkout.stripe.com/c/pay/cs_test_a1b2c3",
                      *       "checkoutSessionId": "cs_test_a1b2c3",
                      *       "expiresAtIso": "2026-11-29T12:00:00Z",
-                     *       "activationCode": "7K3M-Q9TX-2D8F-HW4N-B6RZ-0C5V-JY1A"
+                     *       "activationCode": "7K3M-Q9TX-2D8F-HW4N-B6RZ-0C5V-JY1A-M8PE"
                      *     }
                      */
                     "application/json": components["schemas"]["CheckoutResponse"];
@@ -794,7 +794,7 @@ export interface operations {
                 checkoutSessionId?: components["schemas"]["CheckoutSessionId"];
                 /**
                  * @description Required for first activation with the app token; the code the checkout answered.
-                 * @example 7K3M-Q9TX-2D8F-HW4N-B6RZ-0C5V-JY1A
+                 * @example 7K3M-Q9TX-2D8F-HW4N-B6RZ-0C5V-JY1A-M8PE
                  */
                 activationCode?: components["schemas"]["ActivationCode"];
             };

@@ -8,7 +8,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///The buyer's activation code: 26 Crockford base32 characters (130 bits, 128 of them random) in groups of four, e.g. `7K3M-Q9TX-...`. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven.
+    ///The buyer's activation code: 32 Crockford base32 symbols (160 random bits) in eight groups of four, e.g. `7K3M-Q9TX-...`; shown once, stored only as a SHA-256. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ActivationCode(::std::string::String);
@@ -988,7 +988,7 @@ Sends a `GET` request to `/health`
 
 Creates a subscription-mode Stripe Checkout Session for the monthly Pro
 price, bound to the calling device, and answers a fresh
-`activationCode`: the buyer's secret for first activation (128 random
+`activationCode`: the buyer's secret for first activation (160 random
 bits, shown once; the Worker keeps only its SHA-256). The desktop keeps
 it like a licence key, so a reinstall can activate again.
 

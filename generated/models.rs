@@ -210,7 +210,7 @@ impl std::fmt::Display for ErrorCode {
 pub type DeviceId = String;
 /// A Stripe Checkout Session id (`cs_...`).
 pub type CheckoutSessionId = String;
-/// The buyer's activation code: 26 Crockford base32 characters (130 bits, 128 of them random) in groups of four, e.g. `7K3M-Q9TX-...`. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven.
+/// The buyer's activation code: 32 Crockford base32 symbols (160 random bits) in eight groups of four, e.g. `7K3M-Q9TX-...`; shown once, stored only as a SHA-256. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven.
 pub type ActivationCode = String;
 /// Present only when a known device is refused: `device_replaced` when another device took its seat (activate again with the code to take a seat back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -365,7 +365,7 @@ pub struct CheckoutResponse {
     /// When the Checkout Session expires.
     #[serde(rename = "expiresAtIso")]
     pub expires_at_iso: String,
-    /// The buyer's activation code: 26 Crockford base32 characters (130 bits, 128 of them random) in groups of four, e.g. `7K3M-Q9TX-...`. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven.
+    /// The buyer's activation code: 32 Crockford base32 symbols (160 random bits) in eight groups of four, e.g. `7K3M-Q9TX-...`; shown once, stored only as a SHA-256. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven.
     #[serde(rename = "activationCode")]
     pub activation_code: ActivationCode,
 }

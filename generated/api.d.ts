@@ -17,6 +17,14 @@ export interface paths {
          *     values) and that D1 answers and holds the three billing tables. Also
          *     reports the pinned Stripe API version and whether the Stripe key is a
          *     test or live key.
+         *
+         *     Outside the local environment (the var `NYRA_ENV` is `local` only in
+         *     wrangler's `env.local` and in the test harness) a secret whose value is
+         *     one of the repository's published fake values, or starts with an
+         *     obvious placeholder (`replace-with`, `changeme`, `placeholder`, ...),
+         *     is listed by name in `insecureSecrets` and the answer is `503`;
+         *     checkout, the portal and license issuing then refuse with
+         *     `503 config_insecure`.
          */
         get: operations["health"];
         put?: never;
@@ -39,16 +47,31 @@ export interface paths {
         /**
          * Start a Stripe Checkout session
          * @description Creates a subscription-mode Stripe Checkout Session for the monthly Pro
-         *     price, bound to the calling device. Refuses, before Stripe is called,
-         *     with `503 checkout_disabled` while the `BILLING_CHECKOUT` switch is not
-         *     `test` or `live` (the production default until the live preflight
-         *     allows it), `503 config_missing` naming any missing secret, and
-         *     `503 live_mode_not_enabled` when the Stripe key is a live key and
-         *     `BILLING_CHECKOUT` is not `live`.
+         *     price, bound to the calling device, and answers a fresh
+         *     `activationCode`: the buyer's secret for first activation (160 random
+         *     bits, shown once; the Worker keeps only its SHA-256). The desktop keeps
+         *     it like a licence key, so a reinstall can activate again.
          *
-         *     Retries of the same request within a 10-minute window reuse Stripe's
-         *     session (the `Idempotency-Key` is derived from the parameters and the
-         *     window). Stripe errors, and Stripe not answering within 10 seconds,
+         *     Refuses before any Stripe call, in this order: `503 checkout_disabled`
+         *     while the `BILLING_CHECKOUT` switch is not `test` or `live` (the
+         *     production default until the live preflight allows it),
+         *     `503 config_missing` naming any missing secret, `503 config_insecure`
+         *     when a secret holds a published fake value outside the local
+         *     environment, `503 live_mode_not_enabled` when the Stripe key is a live
+         *     key and `BILLING_CHECKOUT` is not `live`, `429 rate_limited` (with
+         *     `Retry-After`) when the caller is over a rate limit, and
+         *     `409 already_subscribed` when this device's subscription is still
+         *     entitled (manage it in the Customer Portal instead).
+         *
+         *     Rate limits (Workers Rate Limiting bindings, counted per Cloudflare
+         *     location): 10 checkouts per 60 seconds per client IP
+         *     (`CF-Connecting-IP`, binding `CHECKOUT_IP_LIMITER`) and 3 per 60
+         *     seconds per `deviceId` (binding `CHECKOUT_DEVICE_LIMITER`).
+         *
+         *     Every request is a new Checkout Session: the `Idempotency-Key` is
+         *     derived from this request's activation code, so two requests never
+         *     share a session; only the Worker's own retries of one request reuse
+         *     it. Stripe errors, and Stripe not answering within 10 seconds,
          *     answer `502 stripe_error` with a sanitised detail; an email Stripe
          *     refuses answers `400 invalid_body`.
          */
@@ -75,7 +98,9 @@ export interface paths {
          *     never one supplied by the caller. The request has no body.
          *
          *     The token is verified (signature and expiry) for the device it names;
-         *     `401 unauthorized|token_invalid|token_expired` otherwise.
+         *     `401 unauthorized|token_invalid|token_expired` otherwise. The device
+         *     must still hold a seat (`401 device_replaced`) and the token must be
+         *     its newest (`401 token_superseded`).
          *     `404 customer_not_found` when that device's customer row is gone;
          *     `502 stripe_error` when Stripe fails or does not answer within 10 s.
          */
@@ -133,9 +158,25 @@ export interface paths {
          *     signed offline license and a fresh, expiring device access token.
          *
          *     - First activation: `Authorization: Bearer <NYRA_LICENSE_API_TOKEN>`
-         *       with `deviceId` and `checkoutSessionId`.
+         *       with `deviceId`, `checkoutSessionId` and the `activationCode` the
+         *       checkout answered. The app token ships inside the desktop build and
+         *       the session id travels in the success URL, so neither is a secret:
+         *       the code is. A missing or wrong code is `401 activation_code_invalid`
+         *       and nothing is written. The code works like a licence key: it
+         *       activates any device (a reinstall, a second machine) again.
          *     - Refresh: `Authorization: Bearer <deviceAccessToken>` with the same
-         *       `deviceId` the token was issued to.
+         *       `deviceId` the token was issued to. Every active answer carries a
+         *       new token and only the newest token of a device is accepted online
+         *       (`401 token_superseded`); older ones still verify offline until
+         *       their own expiry.
+         *
+         *     Seats: one subscription licenses at most `NYRA_MAX_DEVICES` devices
+         *     (var, default 2, 1 to 10). Activating one more with a valid code
+         *     replaces the least recently checked device; that device's next
+         *     refresh answers `200` with `active: false`,
+         *     `reason: device_replaced` and no credentials, and its portal call
+         *     `401 device_replaced`. Activating it again with the code takes a seat
+         *     back the same way.
          *
          *     An unentitled device gets `200` with `active: false` and no token.
          *     Until Stripe has reported the subscription (checkout completed, no
@@ -145,11 +186,13 @@ export interface paths {
          *     never more than 45 days after issue.
          *
          *     Errors: `400 invalid_query` (app token without `checkoutSessionId`),
-         *     `401 unauthorized` (no or unknown bearer), `401 token_invalid`,
-         *     `token_expired` or `device_mismatch` (device token),
+         *     `401 unauthorized` (no or unknown bearer),
+         *     `401 activation_code_invalid` (app token with a missing or wrong code),
+         *     `401 token_invalid`, `token_expired`, `token_superseded` or
+         *     `device_mismatch` (device token),
          *     `404 checkout_not_found` (no completed checkout for this device yet:
          *     retry after the webhook), `404 customer_not_found`,
-         *     `503 config_missing` or `storage_unavailable`.
+         *     `503 config_missing`, `config_insecure` or `storage_unavailable`.
          */
         get: operations["licenseStatus"];
         put?: never;
@@ -243,11 +286,18 @@ export interface components {
          * @description Stable machine-readable error code.
          * @enum {string}
          */
-        ErrorCode: "invalid_body" | "invalid_query" | "invalid_header" | "payload_too_large" | "unsupported_media_type" | "route_not_found" | "method_not_allowed" | "origin_not_allowed" | "unauthorized" | "token_invalid" | "token_expired" | "device_mismatch" | "checkout_not_found" | "customer_not_found" | "subscription_inactive" | "signature_missing" | "signature_malformed" | "signature_mismatch" | "timestamp_out_of_tolerance" | "stripe_error" | "checkout_disabled" | "live_mode_not_enabled" | "config_missing" | "storage_unavailable" | "internal_error";
+        ErrorCode: "invalid_body" | "invalid_query" | "invalid_header" | "payload_too_large" | "unsupported_media_type" | "route_not_found" | "method_not_allowed" | "origin_not_allowed" | "unauthorized" | "token_invalid" | "token_expired" | "token_superseded" | "device_mismatch" | "device_replaced" | "activation_code_invalid" | "already_subscribed" | "rate_limited" | "checkout_not_found" | "customer_not_found" | "subscription_inactive" | "signature_missing" | "signature_malformed" | "signature_mismatch" | "timestamp_out_of_tolerance" | "stripe_error" | "checkout_disabled" | "live_mode_not_enabled" | "config_missing" | "config_insecure" | "storage_unavailable" | "internal_error";
         /** @description The desktop device identifier: 8 to 128 characters of `A-Z a-z 0-9 . _ : -`. */
         DeviceId: string;
         /** @description A Stripe Checkout Session id (`cs_...`). */
         CheckoutSessionId: string;
+        /** @description The buyer's activation code: 32 Crockford base32 symbols (160 random bits) in eight groups of four, e.g. `7K3M-Q9TX-...`; shown once, stored only as a SHA-256. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven. */
+        ActivationCode: string;
+        /**
+         * @description Present only when a known device is refused: `device_replaced` when another device took its seat (activate again with the code to take a seat back).
+         * @enum {string}
+         */
+        LicenseReason: "device_replaced";
         /**
          * @description Whether the configured Stripe secret key is a test or a live key (`unknown` when it is missing or unrecognised).
          * @enum {string}
@@ -270,6 +320,8 @@ export interface components {
             stripeMode: components["schemas"]["StripeMode"];
             /** @description Names of required secrets that are not set. */
             missingSecrets: string[];
+            /** @description Names of secrets holding a published fake or placeholder value (outside the local environment only). Never values. */
+            insecureSecrets: string[];
             /** @description Names of required vars that are not set. */
             missingVars: string[];
             d1: components["schemas"]["D1Health"];
@@ -282,10 +334,11 @@ export interface components {
         CheckoutResponse: {
             /** @description The Stripe-hosted Checkout page. */
             checkoutUrl: string;
-            /** @description Keep it for first activation. */
+            /** @description Keep it for first activation (not a secret). */
             checkoutSessionId: string;
             /** @description When the Checkout Session expires. */
             expiresAtIso: string;
+            activationCode: components["schemas"]["ActivationCode"];
         };
         PortalResponse: {
             /** @description The Stripe-hosted Customer Portal page. */
@@ -345,6 +398,7 @@ export interface components {
             deviceAccessToken: string | null;
             /** @description Equals the token's signed `expiresAt`. */
             deviceAccessTokenExpiresAtIso: string | null;
+            reason?: components["schemas"]["LicenseReason"];
         };
     };
     responses: {
@@ -397,6 +451,44 @@ export interface components {
                  *       "status": 404,
                  *       "code": "checkout_not_found",
                  *       "detail": "no paid checkout session matches this device"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request conflicts with existing billing state. */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/docs#error-already_subscribed",
+                 *       "title": "Already subscribed",
+                 *       "status": 409,
+                 *       "code": "already_subscribed",
+                 *       "detail": "this device already has an active subscription; manage it in the customer portal (POST /api/billing/portal)"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Over a rate limit; retry after `Retry-After` seconds. Stripe was not called. */
+        TooManyRequests: {
+            headers: {
+                /** @description Seconds until the limit's window has passed. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/docs#error-rate_limited",
+                 *       "title": "Rate limited",
+                 *       "status": 429,
+                 *       "code": "rate_limited",
+                 *       "detail": "too many checkout requests; retry after 60 seconds"
                  *     }
                  */
                 "application/json": components["schemas"]["Problem"];
@@ -504,6 +596,7 @@ export interface operations {
                      *       "stripeApiVersion": "2026-02-25.clover",
                      *       "stripeMode": "test",
                      *       "missingSecrets": [],
+                     *       "insecureSecrets": [],
                      *       "missingVars": [],
                      *       "d1": {
                      *         "ok": true,
@@ -514,7 +607,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthReport"];
                 };
             };
-            /** @description A secret or var is missing, or D1 is unreachable or lacks a table. */
+            /** @description A secret or var is missing, a secret holds a published fake value, or D1 is unreachable or lacks a table. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -528,6 +621,9 @@ export interface operations {
                      *       "stripeMode": "unknown",
                      *       "missingSecrets": [
                      *         "STRIPE_SECRET_KEY"
+                     *       ],
+                     *       "insecureSecrets": [
+                     *         "NYRA_LICENSE_SIGNING_SECRET"
                      *       ],
                      *       "missingVars": [],
                      *       "d1": {
@@ -570,15 +666,18 @@ export interface operations {
                      * @example {
                      *       "checkoutUrl": "https://checkout.stripe.com/c/pay/cs_test_a1b2c3",
                      *       "checkoutSessionId": "cs_test_a1b2c3",
-                     *       "expiresAtIso": "2026-11-29T12:00:00Z"
+                     *       "expiresAtIso": "2026-11-29T12:00:00Z",
+                     *       "activationCode": "7K3M-Q9TX-2D8F-HW4N-B6RZ-0C5V-JY1A-M8PE"
                      *     }
                      */
                     "application/json": components["schemas"]["CheckoutResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             502: components["responses"]["StripeError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -681,6 +780,11 @@ export interface operations {
                  * @example cs_test_a1b2c3
                  */
                 checkoutSessionId?: components["schemas"]["CheckoutSessionId"];
+                /**
+                 * @description Required for first activation with the app token; the code the checkout answered.
+                 * @example 7K3M-Q9TX-2D8F-HW4N-B6RZ-0C5V-JY1A-M8PE
+                 */
+                activationCode?: components["schemas"]["ActivationCode"];
             };
             header?: never;
             path?: never;

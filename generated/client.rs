@@ -8,6 +8,68 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///The buyer's activation code: 32 Crockford base32 symbols (160 random bits) in eight groups of four, e.g. `7K3M-Q9TX-...`; shown once, stored only as a SHA-256. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ActivationCode(::std::string::String);
+    impl ::std::ops::Deref for ActivationCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActivationCode> for ::std::string::String {
+        fn from(value: ActivationCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActivationCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 16usize {
+                return Err("shorter than 16 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Za-z0-9 -]{16,64}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9 -]{16,64}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActivationCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ActivationCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActivationCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`CheckoutRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -79,7 +141,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     pub struct CheckoutResponse {
-        ///Keep it for first activation.
+        #[serde(rename = "activationCode")]
+        pub activation_code: ActivationCode,
+        ///Keep it for first activation (not a secret).
         #[serde(rename = "checkoutSessionId")]
         pub checkout_session_id: ::std::string::String,
         ///The Stripe-hosted Checkout page.
@@ -328,8 +392,18 @@ pub mod types {
         TokenInvalid,
         #[serde(rename = "token_expired")]
         TokenExpired,
+        #[serde(rename = "token_superseded")]
+        TokenSuperseded,
         #[serde(rename = "device_mismatch")]
         DeviceMismatch,
+        #[serde(rename = "device_replaced")]
+        DeviceReplaced,
+        #[serde(rename = "activation_code_invalid")]
+        ActivationCodeInvalid,
+        #[serde(rename = "already_subscribed")]
+        AlreadySubscribed,
+        #[serde(rename = "rate_limited")]
+        RateLimited,
         #[serde(rename = "checkout_not_found")]
         CheckoutNotFound,
         #[serde(rename = "customer_not_found")]
@@ -352,6 +426,8 @@ pub mod types {
         LiveModeNotEnabled,
         #[serde(rename = "config_missing")]
         ConfigMissing,
+        #[serde(rename = "config_insecure")]
+        ConfigInsecure,
         #[serde(rename = "storage_unavailable")]
         StorageUnavailable,
         #[serde(rename = "internal_error")]
@@ -371,7 +447,12 @@ pub mod types {
                 Self::Unauthorized => f.write_str("unauthorized"),
                 Self::TokenInvalid => f.write_str("token_invalid"),
                 Self::TokenExpired => f.write_str("token_expired"),
+                Self::TokenSuperseded => f.write_str("token_superseded"),
                 Self::DeviceMismatch => f.write_str("device_mismatch"),
+                Self::DeviceReplaced => f.write_str("device_replaced"),
+                Self::ActivationCodeInvalid => f.write_str("activation_code_invalid"),
+                Self::AlreadySubscribed => f.write_str("already_subscribed"),
+                Self::RateLimited => f.write_str("rate_limited"),
                 Self::CheckoutNotFound => f.write_str("checkout_not_found"),
                 Self::CustomerNotFound => f.write_str("customer_not_found"),
                 Self::SubscriptionInactive => f.write_str("subscription_inactive"),
@@ -385,6 +466,7 @@ pub mod types {
                 Self::CheckoutDisabled => f.write_str("checkout_disabled"),
                 Self::LiveModeNotEnabled => f.write_str("live_mode_not_enabled"),
                 Self::ConfigMissing => f.write_str("config_missing"),
+                Self::ConfigInsecure => f.write_str("config_insecure"),
                 Self::StorageUnavailable => f.write_str("storage_unavailable"),
                 Self::InternalError => f.write_str("internal_error"),
             }
@@ -407,7 +489,12 @@ pub mod types {
                 "unauthorized" => Ok(Self::Unauthorized),
                 "token_invalid" => Ok(Self::TokenInvalid),
                 "token_expired" => Ok(Self::TokenExpired),
+                "token_superseded" => Ok(Self::TokenSuperseded),
                 "device_mismatch" => Ok(Self::DeviceMismatch),
+                "device_replaced" => Ok(Self::DeviceReplaced),
+                "activation_code_invalid" => Ok(Self::ActivationCodeInvalid),
+                "already_subscribed" => Ok(Self::AlreadySubscribed),
+                "rate_limited" => Ok(Self::RateLimited),
                 "checkout_not_found" => Ok(Self::CheckoutNotFound),
                 "customer_not_found" => Ok(Self::CustomerNotFound),
                 "subscription_inactive" => Ok(Self::SubscriptionInactive),
@@ -419,6 +506,7 @@ pub mod types {
                 "checkout_disabled" => Ok(Self::CheckoutDisabled),
                 "live_mode_not_enabled" => Ok(Self::LiveModeNotEnabled),
                 "config_missing" => Ok(Self::ConfigMissing),
+                "config_insecure" => Ok(Self::ConfigInsecure),
                 "storage_unavailable" => Ok(Self::StorageUnavailable),
                 "internal_error" => Ok(Self::InternalError),
                 _ => Err("invalid value".into()),
@@ -446,6 +534,9 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct HealthReport {
         pub d1: D1Health,
+        ///Names of secrets holding a published fake or placeholder value (outside the local environment only). Never values.
+        #[serde(rename = "insecureSecrets")]
+        pub insecure_secrets: ::std::vec::Vec<::std::string::String>,
         ///Names of required secrets that are not set.
         #[serde(rename = "missingSecrets")]
         pub missing_secrets: ::std::vec::Vec<::std::string::String>,
@@ -460,6 +551,57 @@ pub mod types {
         pub stripe_api_version: ::std::string::String,
         #[serde(rename = "stripeMode")]
         pub stripe_mode: StripeMode,
+    }
+    ///Present only when a known device is refused: `device_replaced` when another device took its seat (activate again with the code to take a seat back).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum LicenseReason {
+        #[serde(rename = "device_replaced")]
+        DeviceReplaced,
+    }
+    impl ::std::fmt::Display for LicenseReason {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::DeviceReplaced => f.write_str("device_replaced"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for LicenseReason {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "device_replaced" => Ok(Self::DeviceReplaced),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for LicenseReason {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for LicenseReason {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`LicenseStatus`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -506,6 +648,8 @@ pub mod types {
         ///True while the subscription is `past_due`; access continues until the grace boundary.
         #[serde(rename = "paymentIssue")]
         pub payment_issue: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reason: ::std::option::Option<LicenseReason>,
         ///The Stripe subscription status, null before Stripe has reported one.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub status: ::std::option::Option<::std::string::String>,
@@ -789,6 +933,14 @@ values) and that D1 answers and holds the three billing tables. Also
 reports the pinned Stripe API version and whether the Stripe key is a
 test or live key.
 
+Outside the local environment (the var `NYRA_ENV` is `local` only in
+wrangler's `env.local` and in the test harness) a secret whose value is
+one of the repository's published fake values, or starts with an
+obvious placeholder (`replace-with`, `changeme`, `placeholder`, ...),
+is listed by name in `insecureSecrets` and the answer is `503`;
+checkout, the portal and license issuing then refuse with
+`503 config_insecure`.
+
 
 Sends a `GET` request to `/health`
 
@@ -831,16 +983,31 @@ Sends a `GET` request to `/health`
     /**Start a Stripe Checkout session
 
 Creates a subscription-mode Stripe Checkout Session for the monthly Pro
-price, bound to the calling device. Refuses, before Stripe is called,
-with `503 checkout_disabled` while the `BILLING_CHECKOUT` switch is not
-`test` or `live` (the production default until the live preflight
-allows it), `503 config_missing` naming any missing secret, and
-`503 live_mode_not_enabled` when the Stripe key is a live key and
-`BILLING_CHECKOUT` is not `live`.
+price, bound to the calling device, and answers a fresh
+`activationCode`: the buyer's secret for first activation (160 random
+bits, shown once; the Worker keeps only its SHA-256). The desktop keeps
+it like a licence key, so a reinstall can activate again.
 
-Retries of the same request within a 10-minute window reuse Stripe's
-session (the `Idempotency-Key` is derived from the parameters and the
-window). Stripe errors, and Stripe not answering within 10 seconds,
+Refuses before any Stripe call, in this order: `503 checkout_disabled`
+while the `BILLING_CHECKOUT` switch is not `test` or `live` (the
+production default until the live preflight allows it),
+`503 config_missing` naming any missing secret, `503 config_insecure`
+when a secret holds a published fake value outside the local
+environment, `503 live_mode_not_enabled` when the Stripe key is a live
+key and `BILLING_CHECKOUT` is not `live`, `429 rate_limited` (with
+`Retry-After`) when the caller is over a rate limit, and
+`409 already_subscribed` when this device's subscription is still
+entitled (manage it in the Customer Portal instead).
+
+Rate limits (Workers Rate Limiting bindings, counted per Cloudflare
+location): 10 checkouts per 60 seconds per client IP
+(`CF-Connecting-IP`, binding `CHECKOUT_IP_LIMITER`) and 3 per 60
+seconds per `deviceId` (binding `CHECKOUT_DEVICE_LIMITER`).
+
+Every request is a new Checkout Session: the `Idempotency-Key` is
+derived from this request's activation code, so two requests never
+share a session; only the Worker's own retries of one request reuse
+it. Stripe errors, and Stripe not answering within 10 seconds,
 answer `502 stripe_error` with a sanitised detail; an email Stripe
 refuses answers `400 invalid_body`.
 
@@ -882,10 +1049,16 @@ Sends a `POST` request to `/api/billing/checkout`
             400u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            409u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             413u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             415u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             502u16 => {
@@ -904,7 +1077,9 @@ device access token. The return URL is always `NYRA_BILLING_RETURN_URL`,
 never one supplied by the caller. The request has no body.
 
 The token is verified (signature and expiry) for the device it names;
-`401 unauthorized|token_invalid|token_expired` otherwise.
+`401 unauthorized|token_invalid|token_expired` otherwise. The device
+must still hold a seat (`401 device_replaced`) and the token must be
+its newest (`401 token_superseded`).
 `404 customer_not_found` when that device's customer row is gone;
 `502 stripe_error` when Stripe fails or does not answer within 10 s.
 
@@ -1043,9 +1218,25 @@ Tells the desktop app whether its device is licensed, and hands it a
 signed offline license and a fresh, expiring device access token.
 
 - First activation: `Authorization: Bearer <NYRA_LICENSE_API_TOKEN>`
-  with `deviceId` and `checkoutSessionId`.
+  with `deviceId`, `checkoutSessionId` and the `activationCode` the
+  checkout answered. The app token ships inside the desktop build and
+  the session id travels in the success URL, so neither is a secret:
+  the code is. A missing or wrong code is `401 activation_code_invalid`
+  and nothing is written. The code works like a licence key: it
+  activates any device (a reinstall, a second machine) again.
 - Refresh: `Authorization: Bearer <deviceAccessToken>` with the same
-  `deviceId` the token was issued to.
+  `deviceId` the token was issued to. Every active answer carries a
+  new token and only the newest token of a device is accepted online
+  (`401 token_superseded`); older ones still verify offline until
+  their own expiry.
+
+Seats: one subscription licenses at most `NYRA_MAX_DEVICES` devices
+(var, default 2, 1 to 10). Activating one more with a valid code
+replaces the least recently checked device; that device's next
+refresh answers `200` with `active: false`,
+`reason: device_replaced` and no credentials, and its portal call
+`401 device_replaced`. Activating it again with the code takes a seat
+back the same way.
 
 An unentitled device gets `200` with `active: false` and no token.
 Until Stripe has reported the subscription (checkout completed, no
@@ -1055,21 +1246,25 @@ device's token and license expire at the offline-grace boundary
 never more than 45 days after issue.
 
 Errors: `400 invalid_query` (app token without `checkoutSessionId`),
-`401 unauthorized` (no or unknown bearer), `401 token_invalid`,
-`token_expired` or `device_mismatch` (device token),
+`401 unauthorized` (no or unknown bearer),
+`401 activation_code_invalid` (app token with a missing or wrong code),
+`401 token_invalid`, `token_expired`, `token_superseded` or
+`device_mismatch` (device token),
 `404 checkout_not_found` (no completed checkout for this device yet:
 retry after the webhook), `404 customer_not_found`,
-`503 config_missing` or `storage_unavailable`.
+`503 config_missing`, `config_insecure` or `storage_unavailable`.
 
 
 Sends a `GET` request to `/api/license/status`
 
 Arguments:
+- `activation_code`: Required for first activation with the app token; the code the checkout answered.
 - `checkout_session_id`: Required for first activation with the app token.
 - `device_id`
 */
     pub async fn license_status<'a>(
         &'a self,
+        activation_code: Option<&'a types::ActivationCode>,
         checkout_session_id: Option<&'a types::CheckoutSessionId>,
         device_id: &'a types::DeviceId,
     ) -> Result<ResponseValue<types::LicenseStatus>, Error<types::Problem>> {
@@ -1087,6 +1282,9 @@ Arguments:
             .header(
                 ::reqwest::header::ACCEPT,
                 ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(
+                &progenitor_client::QueryParam::new("activationCode", &activation_code),
             )
             .query(
                 &progenitor_client::QueryParam::new(

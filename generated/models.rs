@@ -63,9 +63,24 @@ pub enum ErrorCode {
     /// `token_expired`
     #[serde(rename = "token_expired")]
     TokenExpired,
+    /// `token_superseded`
+    #[serde(rename = "token_superseded")]
+    TokenSuperseded,
     /// `device_mismatch`
     #[serde(rename = "device_mismatch")]
     DeviceMismatch,
+    /// `device_replaced`
+    #[serde(rename = "device_replaced")]
+    DeviceReplaced,
+    /// `activation_code_invalid`
+    #[serde(rename = "activation_code_invalid")]
+    ActivationCodeInvalid,
+    /// `already_subscribed`
+    #[serde(rename = "already_subscribed")]
+    AlreadySubscribed,
+    /// `rate_limited`
+    #[serde(rename = "rate_limited")]
+    RateLimited,
     /// `checkout_not_found`
     #[serde(rename = "checkout_not_found")]
     CheckoutNotFound,
@@ -99,6 +114,9 @@ pub enum ErrorCode {
     /// `config_missing`
     #[serde(rename = "config_missing")]
     ConfigMissing,
+    /// `config_insecure`
+    #[serde(rename = "config_insecure")]
+    ConfigInsecure,
     /// `storage_unavailable`
     #[serde(rename = "storage_unavailable")]
     StorageUnavailable,
@@ -120,7 +138,12 @@ impl ErrorCode {
         Self::Unauthorized,
         Self::TokenInvalid,
         Self::TokenExpired,
+        Self::TokenSuperseded,
         Self::DeviceMismatch,
+        Self::DeviceReplaced,
+        Self::ActivationCodeInvalid,
+        Self::AlreadySubscribed,
+        Self::RateLimited,
         Self::CheckoutNotFound,
         Self::CustomerNotFound,
         Self::SubscriptionInactive,
@@ -132,6 +155,7 @@ impl ErrorCode {
         Self::CheckoutDisabled,
         Self::LiveModeNotEnabled,
         Self::ConfigMissing,
+        Self::ConfigInsecure,
         Self::StorageUnavailable,
         Self::InternalError,
     ];
@@ -149,7 +173,12 @@ impl ErrorCode {
             Self::Unauthorized => "unauthorized",
             Self::TokenInvalid => "token_invalid",
             Self::TokenExpired => "token_expired",
+            Self::TokenSuperseded => "token_superseded",
             Self::DeviceMismatch => "device_mismatch",
+            Self::DeviceReplaced => "device_replaced",
+            Self::ActivationCodeInvalid => "activation_code_invalid",
+            Self::AlreadySubscribed => "already_subscribed",
+            Self::RateLimited => "rate_limited",
             Self::CheckoutNotFound => "checkout_not_found",
             Self::CustomerNotFound => "customer_not_found",
             Self::SubscriptionInactive => "subscription_inactive",
@@ -161,6 +190,7 @@ impl ErrorCode {
             Self::CheckoutDisabled => "checkout_disabled",
             Self::LiveModeNotEnabled => "live_mode_not_enabled",
             Self::ConfigMissing => "config_missing",
+            Self::ConfigInsecure => "config_insecure",
             Self::StorageUnavailable => "storage_unavailable",
             Self::InternalError => "internal_error",
         }
@@ -175,6 +205,30 @@ impl std::fmt::Display for ErrorCode {
 pub type DeviceId = String;
 /// A Stripe Checkout Session id (`cs_...`).
 pub type CheckoutSessionId = String;
+/// The buyer's activation code: 32 Crockford base32 symbols (160 random bits) in eight groups of four, e.g. `7K3M-Q9TX-...`; shown once, stored only as a SHA-256. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven.
+pub type ActivationCode = String;
+/// Present only when a known device is refused: `device_replaced` when another device took its seat (activate again with the code to take a seat back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum LicenseReason {
+    /// `device_replaced`
+    #[serde(rename = "device_replaced")]
+    DeviceReplaced,
+}
+impl LicenseReason {
+    /// Every value, in spec order.
+    pub const ALL: &'static [Self] = &[Self::DeviceReplaced];
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DeviceReplaced => "device_replaced",
+        }
+    }
+}
+impl std::fmt::Display for LicenseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// Whether the configured Stripe secret key is a test or a live key (`unknown` when it is missing or unrecognised).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum StripeMode {
@@ -248,6 +302,9 @@ pub struct HealthReport {
     /// Names of required secrets that are not set.
     #[serde(rename = "missingSecrets")]
     pub missing_secrets: Vec<String>,
+    /// Names of secrets holding a published fake or placeholder value (outside the local environment only). Never values.
+    #[serde(rename = "insecureSecrets")]
+    pub insecure_secrets: Vec<String>,
     /// Names of required vars that are not set.
     #[serde(rename = "missingVars")]
     pub missing_vars: Vec<String>,
@@ -305,15 +362,28 @@ pub struct CheckoutResponse {
     /// The Stripe-hosted Checkout page.
     #[serde(rename = "checkoutUrl")]
     pub checkout_url: String,
-    /// Keep it for first activation.
+    /// Keep it for first activation (not a secret).
     #[serde(rename = "checkoutSessionId")]
     pub checkout_session_id: String,
     /// When the Checkout Session expires.
     #[serde(rename = "expiresAtIso")]
     pub expires_at_iso: String,
+    /// The buyer's activation code: 32 Crockford base32 symbols (160 random bits) in eight groups of four, e.g. `7K3M-Q9TX-...`; shown once, stored only as a SHA-256. Case, spaces and the letters I, L and O (read as 1, 1 and 0) are forgiven.
+    #[serde(rename = "activationCode")]
+    pub activation_code: ActivationCode,
 }
 impl Validate for CheckoutResponse {
     fn validate(&self) -> Result<(), FieldError> {
+        {
+            let value = &self.activation_code;
+            crate::rt::check_str(
+                "activationCode",
+                value,
+                Some(16usize),
+                Some(64usize),
+                Some("^[A-Za-z0-9 -]{16,64}$"),
+            )?;
+        }
         Ok(())
     }
 }
@@ -485,6 +555,14 @@ pub struct LicenseStatus {
     /// Equals the token's signed `expiresAt`.
     #[serde(rename = "deviceAccessTokenExpiresAtIso")]
     pub device_access_token_expires_at_iso: Option<String>,
+    /// Present only when a known device is refused: `device_replaced` when another device took its seat (activate again with the code to take a seat back).
+    #[serde(rename = "reason")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::rt::present"
+    )]
+    pub reason: Option<LicenseReason>,
 }
 impl Validate for LicenseStatus {
     fn validate(&self) -> Result<(), FieldError> {

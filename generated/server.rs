@@ -47,10 +47,14 @@ pub enum CreateCheckoutResponse {
     Ok(CheckoutResponse),
     /// HTTP 400.
     BadRequest(Problem),
+    /// HTTP 409.
+    Conflict(Problem),
     /// HTTP 413.
     PayloadTooLarge(Problem),
     /// HTTP 415.
     UnsupportedMediaType(Problem),
+    /// HTTP 429.
+    TooManyRequests(Problem),
     /// HTTP 502.
     BadGateway(Problem),
     /// HTTP 503.
@@ -62,8 +66,10 @@ impl CreateCheckoutResponse {
         match self {
             Self::Ok(_) => 200u16,
             Self::BadRequest(body) => rt::status_of(body.code),
+            Self::Conflict(body) => rt::status_of(body.code),
             Self::PayloadTooLarge(body) => rt::status_of(body.code),
             Self::UnsupportedMediaType(body) => rt::status_of(body.code),
+            Self::TooManyRequests(body) => rt::status_of(body.code),
             Self::BadGateway(body) => rt::status_of(body.code),
             Self::ServiceUnavailable(body) => rt::status_of(body.code),
         }
@@ -73,8 +79,10 @@ impl CreateCheckoutResponse {
         match self {
             Self::Ok(body) => rt::json(200u16, &body),
             Self::BadRequest(body) => rt::problem(body),
+            Self::Conflict(body) => rt::problem(body),
             Self::PayloadTooLarge(body) => rt::problem(body),
             Self::UnsupportedMediaType(body) => rt::problem(body),
+            Self::TooManyRequests(body) => rt::problem(body),
             Self::BadGateway(body) => rt::problem(body),
             Self::ServiceUnavailable(body) => rt::problem(body),
         }
@@ -84,8 +92,10 @@ impl From<Problem> for CreateCheckoutResponse {
     fn from(problem: Problem) -> Self {
         match rt::status_of(problem.code) {
             400u16 => Self::BadRequest(problem),
+            409u16 => Self::Conflict(problem),
             413u16 => Self::PayloadTooLarge(problem),
             415u16 => Self::UnsupportedMediaType(problem),
+            429u16 => Self::TooManyRequests(problem),
             502u16 => Self::BadGateway(problem),
             _ => Self::ServiceUnavailable(problem),
         }
@@ -247,6 +257,8 @@ pub struct LicenseStatusRequest {
     pub device_id: String,
     /// The `checkoutSessionId` query parameter.
     pub checkout_session_id: Option<String>,
+    /// The `activationCode` query parameter.
+    pub activation_code: Option<String>,
     /// The token of an `Authorization: Bearer` header, if one was sent.
     pub bearer: Option<String>,
 }
@@ -324,10 +336,23 @@ fn parse_license_status(
         )?;
         value
     };
+    let activation_code = {
+        let value = rt::query_value(&query, "activationCode");
+        rt::check_param(
+            "query",
+            "activationCode",
+            value.as_deref(),
+            Some(16usize),
+            Some(64usize),
+            Some("^[A-Za-z0-9 -]{16,64}$"),
+        )?;
+        value
+    };
     let bearer = rt::bearer(&request);
     Ok(LicenseStatusRequest {
         device_id,
         checkout_session_id,
+        activation_code,
         bearer,
     })
 }
@@ -395,7 +420,7 @@ pub const OPERATIONS: &[Operation] = &[
         raw_body: false,
         cors: true,
         static_asset: false,
-        statuses: &[200u16, 400u16, 413u16, 415u16, 502u16, 503u16],
+        statuses: &[200u16, 400u16, 409u16, 413u16, 415u16, 429u16, 502u16, 503u16],
     },
     Operation {
         id: OperationId::CreatePortal,

@@ -29,8 +29,12 @@ struct Demo {
 async fn walk() -> Result<()> {
     let demo = Demo::new()?;
     say(1, "health", &demo.health().await?);
-    let (session, url) = demo.checkout().await?;
-    say(2, "checkout", &format!("{session}\n      open {url}"));
+    let (session, url, code) = demo.checkout().await?;
+    say(
+        2,
+        "checkout",
+        &format!("{session}\n      activation code {code} (shown once)\n      open {url}"),
+    );
     let pay = demo
         .control(&format!("/_emulator/checkout/sessions/{session}/pay"))
         .await?;
@@ -39,7 +43,7 @@ async fn walk() -> Result<()> {
         "paid in the emulator; webhooks received",
         &delivered(&pay)?,
     );
-    let first = demo.activate(&session).await?;
+    let first = demo.activate(&session, &code).await?;
     say(4, "first activation", &describe(&first));
     let refreshed = demo.refresh(&token(&first)?).await?;
     expect(
@@ -50,8 +54,8 @@ async fn walk() -> Result<()> {
     say(6, "offline license check", &demo.offline(&refreshed)?);
     say(7, "portal", &demo.portal(&token(&refreshed)?).await?);
     let subscription = text(&pay, "subscription")?;
-    demo.cancel_at_period_end(&subscription, &refreshed).await?;
-    demo.time_travel(&refreshed).await?;
+    let latest = demo.cancel_at_period_end(&subscription, &refreshed).await?;
+    demo.time_travel(&latest).await?;
     println!("\ndemo: every step agreed");
     Ok(())
 }
@@ -79,7 +83,7 @@ impl Demo {
         Ok(format!("ok, stripe mode {}", body["stripeMode"]))
     }
 
-    async fn checkout(&self) -> Result<(String, String)> {
+    async fn checkout(&self) -> Result<(String, String, String)> {
         let body = json!({"deviceId": self.device, "email": "demo@example.com"});
         let response = self
             .http
@@ -91,11 +95,15 @@ impl Demo {
         Ok((
             text(&answer, "checkoutSessionId")?,
             text(&answer, "checkoutUrl")?,
+            text(&answer, "activationCode")?,
         ))
     }
 
-    async fn activate(&self, session: &str) -> Result<Value> {
-        let query = format!("deviceId={}&checkoutSessionId={session}", self.device);
+    async fn activate(&self, session: &str, code: &str) -> Result<Value> {
+        let query = format!(
+            "deviceId={}&checkoutSessionId={session}&activationCode={code}",
+            self.device
+        );
         let answer = self.license(&query, &self.app_token).await?;
         expect(answer["active"] == true, "first activation: not active")?;
         Ok(answer)
@@ -139,7 +147,8 @@ impl Demo {
         Ok(format!("open {}", text(&answer, "portalUrl")?))
     }
 
-    async fn cancel_at_period_end(&self, subscription: &str, status: &Value) -> Result<()> {
+    /// Cancels at the period end; returns the refresh answer (its token is now the newest).
+    async fn cancel_at_period_end(&self, subscription: &str, status: &Value) -> Result<Value> {
         let path = format!("/_emulator/subscriptions/{subscription}/cancel_at_period_end");
         let answer = self.control(&path).await?;
         say(8, "cancel at period end", &delivered(&answer)?);
@@ -149,7 +158,7 @@ impl Demo {
             &format!("after cancel: expected active until the period end, got {after}"),
         )?;
         println!("      still active until {}", after["currentPeriodEndIso"]);
-        Ok(())
+        Ok(after)
     }
 
     async fn time_travel(&self, status: &Value) -> Result<()> {

@@ -252,16 +252,28 @@ pub fn status_of(code: ErrorCode) -> u16 {
         | SignatureMalformed
         | SignatureMismatch
         | TimestampOutOfTolerance => 400,
-        Unauthorized | TokenInvalid | TokenExpired | DeviceMismatch => 401,
+        Unauthorized
+        | TokenInvalid
+        | TokenExpired
+        | TokenSuperseded
+        | DeviceMismatch
+        | DeviceReplaced
+        | ActivationCodeInvalid => 401,
         OriginNotAllowed => 403,
         RouteNotFound | CheckoutNotFound | CustomerNotFound => 404,
         MethodNotAllowed => 405,
+        AlreadySubscribed => 409,
         PayloadTooLarge => 413,
         UnsupportedMediaType => 415,
         SubscriptionInactive => 403,
+        RateLimited => 429,
         InternalError => 500,
         StripeError => 502,
-        CheckoutDisabled | LiveModeNotEnabled | ConfigMissing | StorageUnavailable => 503,
+        CheckoutDisabled
+        | LiveModeNotEnabled
+        | ConfigMissing
+        | ConfigInsecure
+        | StorageUnavailable => 503,
     }
 }
 
@@ -292,6 +304,12 @@ pub fn title_of(code: ErrorCode) -> &'static str {
         CheckoutDisabled => "Checkout disabled",
         LiveModeNotEnabled => "Live mode not enabled",
         ConfigMissing => "Configuration missing",
+        ConfigInsecure => "Configuration insecure",
+        TokenSuperseded => "Token superseded",
+        DeviceReplaced => "Device replaced",
+        ActivationCodeInvalid => "Activation code invalid",
+        AlreadySubscribed => "Already subscribed",
+        RateLimited => "Rate limited",
         StorageUnavailable => "Storage unavailable",
         InternalError => "Internal error",
     }
@@ -308,6 +326,9 @@ pub fn problem_of(code: ErrorCode, detail: impl Into<String>) -> Problem {
     }
 }
 
+/// Seconds a client waits after a `rate_limited` answer: the rate limits' window.
+pub const RETRY_AFTER_SECONDS: u32 = 60;
+
 /// A problem response for an error code, at the code's own status.
 pub fn error_response(code: ErrorCode, detail: impl Into<String>) -> HttpResponse {
     problem(problem_of(code, detail))
@@ -317,7 +338,12 @@ pub fn error_response(code: ErrorCode, detail: impl Into<String>) -> HttpRespons
 pub fn problem(mut body: Problem) -> HttpResponse {
     let status = status_of(body.code);
     body.status = i32::from(status);
-    json(status, &body)
+    let mut response = json(status, &body);
+    if body.code == ErrorCode::RateLimited {
+        let seconds = RETRY_AFTER_SECONDS.to_string();
+        response.headers.push(("retry-after".into(), seconds));
+    }
+    response
 }
 
 /// Encodes a JSON body.

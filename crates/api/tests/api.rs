@@ -39,6 +39,7 @@ fn ok_status() -> LicenseStatus {
         license: None,
         device_access_token: None,
         device_access_token_expires_at_iso: None,
+        reason: None,
     }
 }
 
@@ -50,6 +51,7 @@ impl BillingApi for Fake {
             stripe_api_version: "2026-02-25.clover".into(),
             stripe_mode: StripeMode::Test,
             missing_secrets: vec![],
+            insecure_secrets: vec![],
             missing_vars: vec![],
             d1: D1Health {
                 ok: true,
@@ -63,6 +65,7 @@ impl BillingApi for Fake {
             checkout_url: format!("https://checkout.example/{}", r.body.device_id),
             checkout_session_id: "cs_test_1".into(),
             expires_at_iso: "2026-01-01T00:00:00Z".into(),
+            activation_code: "0000-0000-0000-0000-0000-0000-0000-0000".into(),
         })
     }
     async fn create_portal(&self, r: CreatePortalRequest) -> CreatePortalResponse {

@@ -1,4 +1,4 @@
-//! The desktop app's license calls: first activation with the app token, refresh with the device token.
+//! The desktop app's license calls: first activation with the app token and the buyer's activation code, refresh with the device token.
 
 use crate::{Client, Error, types};
 
@@ -9,6 +9,9 @@ pub struct Desktop {
     pub base_url: String,
     /// This device's identifier (8 to 128 characters of `A-Z a-z 0-9 . _ : -`).
     pub device_id: String,
+    /// The activation code the checkout answered; keep it like a licence key so a reinstall can
+    /// activate again.
+    pub activation_code: Option<String>,
 }
 
 /// Why a license call failed.
@@ -47,10 +50,18 @@ impl Desktop {
         Desktop {
             base_url: base_url.into(),
             device_id: device_id.into(),
+            activation_code: None,
         }
     }
 
-    /// First activation after checkout: the app token plus the Checkout Session id.
+    /// The same device, holding the activation code of its checkout.
+    pub fn with_activation_code(mut self, code: impl Into<String>) -> Desktop {
+        self.activation_code = Some(code.into());
+        self
+    }
+
+    /// First activation after checkout: the app token, the Checkout Session id and the
+    /// activation code this device holds (`401 activation_code_invalid` without it).
     pub async fn activate(
         &self,
         app_token: &str,
@@ -58,23 +69,34 @@ impl Desktop {
     ) -> Result<types::LicenseStatus, DesktopError> {
         let session = types::CheckoutSessionId::try_from(checkout_session_id)
             .map_err(|e| DesktopError::Argument(format!("checkoutSessionId: {e}")))?;
-        self.status(app_token, Some(&session)).await
+        let code = self
+            .activation_code
+            .as_deref()
+            .map(types::ActivationCode::try_from)
+            .transpose()
+            .map_err(|e| DesktopError::Argument(format!("activationCode: {e}")))?;
+        self.status(app_token, Some(&session), code.as_ref()).await
     }
 
-    /// Refresh with the device access token of the previous answer.
+    /// Refresh with the device access token of the previous answer (always keep the newest:
+    /// older tokens are refused online).
     pub async fn refresh(&self, device_token: &str) -> Result<types::LicenseStatus, DesktopError> {
-        self.status(device_token, None).await
+        self.status(device_token, None, None).await
     }
 
     async fn status(
         &self,
         bearer: &str,
         checkout_session_id: Option<&types::CheckoutSessionId>,
+        activation_code: Option<&types::ActivationCode>,
     ) -> Result<types::LicenseStatus, DesktopError> {
         let device = types::DeviceId::try_from(self.device_id.as_str())
             .map_err(|e| DesktopError::Argument(format!("deviceId: {e}")))?;
         let client = self.client(bearer)?;
-        match client.license_status(checkout_session_id, &device).await {
+        let answer = client
+            .license_status(activation_code, checkout_session_id, &device)
+            .await;
+        match answer {
             Ok(answer) => Ok(answer.into_inner()),
             Err(Error::ErrorResponse(problem)) => Err(DesktopError::Refused(problem.into_inner())),
             Err(other) => Err(DesktopError::Unavailable(other.to_string())),

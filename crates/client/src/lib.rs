@@ -1,7 +1,9 @@
 //! The desktop app's client of the NyrA Billing API, generated from `openapi.yaml` by progenitor,
-//! plus the offline license check and a typed helper for activation and refresh.
+//! plus the offline license check (rotating keys, clock high-water mark) and a typed helper for
+//! activation and refresh.
 
 mod desktop;
+mod offline;
 
 #[allow(clippy::all, missing_docs, unused_imports)]
 mod generated {
@@ -10,4 +12,5 @@ mod generated {
 
 pub use desktop::{Desktop, DesktopError};
 pub use generated::*;
-pub use nyra_domain::license::{LicenseClaims, LicenseError, verify_license};
+pub use nyra_domain::license::{Clock, LicenseClaims, LicenseError, MAX_CLOCK_ROLLBACK_SECONDS};
+pub use offline::{HighWaterError, HighWaterMark, PublicKeys, verify_license};

@@ -12,6 +12,50 @@ pub const REQUIRED_SECRETS: [&str; 8] = [
     "NYRA_LICENSE_SIGNING_SECRET",
 ];
 
+/// Optional secret: the previous signing secret, still accepted for verification during a rotation.
+pub const PREVIOUS_SIGNING_SECRET: &str = "NYRA_LICENSE_SIGNING_SECRET_PREVIOUS";
+
+/// The var that marks the local environment (`NYRA_ENV=local`, set only in wrangler's
+/// `env.local` and by the test harness); anywhere else published fake secrets are refused.
+pub const ENV_VAR: &str = "NYRA_ENV";
+
+/// Values published in this repository (`.dev.vars`, tests, docs): never secret anywhere else.
+pub const PUBLISHED_FAKE_VALUES: [&str; 8] = [
+    "sk_test_local_not_a_real_key",
+    "whsec_local_not_a_real_secret",
+    "price_test_local_pro_monthly",
+    "nyra_local_app_token_not_a_secret",
+    "nyra_local_license_signing_secret_0123456789abcdef",
+    "http://localhost:5173/billing/success?session_id={CHECKOUT_SESSION_ID}",
+    "http://localhost:5173/billing/cancel",
+    "http://localhost:5173/billing",
+];
+
+/// Prefixes (compared case-insensitively) of obvious placeholders and of the repo's fake values.
+pub const PLACEHOLDER_PREFIXES: [&str; 13] = [
+    "sk_test_local_",
+    "rk_test_local_",
+    "whsec_local_",
+    "whsec_bench_",
+    "price_test_local_",
+    "nyra_local_",
+    "replace-with",
+    "replace_with",
+    "changeme",
+    "change-me",
+    "placeholder",
+    "your-",
+    "<",
+];
+
+/// Whether a secret's value is a published fake or an obvious placeholder (never the value itself).
+pub fn is_published_fake(value: &str) -> bool {
+    let value = value.trim();
+    let lower = value.to_ascii_lowercase();
+    PUBLISHED_FAKE_VALUES.contains(&value)
+        || PLACEHOLDER_PREFIXES.iter().any(|p| lower.starts_with(p))
+}
+
 /// Vars the Worker needs; `/health` reports the missing ones by name.
 pub const REQUIRED_VARS: [&str; 2] = ["ALLOWED_ORIGIN", "STRIPE_API_VERSION"];
 
@@ -19,10 +63,11 @@ pub const REQUIRED_VARS: [&str; 2] = ["ALLOWED_ORIGIN", "STRIPE_API_VERSION"];
 pub const CHECKOUT_SWITCH_VAR: &str = "BILLING_CHECKOUT";
 
 /// The billing tables the Worker reads and writes.
-pub const TABLES: [&str; 3] = [
+pub const TABLES: [&str; 4] = [
     "billing_customers",
     "processed_events",
     "device_activations",
+    "checkout_sessions",
 ];
 
 /// The Stripe API version every request and webhook is pinned to.
@@ -30,3 +75,19 @@ pub const STRIPE_API_VERSION: &str = "2026-02-25.clover";
 
 /// Where Stripe lives when `STRIPE_API_BASE` is unset.
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_values_and_placeholders_are_fake() {
+        for value in PUBLISHED_FAKE_VALUES {
+            assert!(is_published_fake(value), "{value}");
+        }
+        assert!(is_published_fake(" Replace-With-a-real-key"));
+        assert!(is_published_fake("sk_test_local_anything"));
+        assert!(!is_published_fake("sk_test_51Nq2kQ0realistic"));
+        assert!(!is_published_fake("https://porterlabz.com/billing"));
+    }
+}

@@ -7,4 +7,4 @@ pub mod spec;
 pub mod stack;
 pub mod worker;
 
-pub use worker::{Worker, WorkerOptions};
+pub use worker::{CheckoutLimits, Worker, WorkerOptions};

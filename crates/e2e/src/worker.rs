@@ -39,6 +39,25 @@ pub struct WorkerOptions {
     pub port: Option<u16>,
     /// Another Worker script to run instead of ours (the benchmark's JS baseline).
     pub main: Option<std::path::PathBuf>,
+    /// Checkouts per 60 s allowed per client IP and per device (the rate limiting bindings).
+    pub checkout_limits: CheckoutLimits,
+}
+
+/// The `simple` limits of the checkout rate limiting bindings, per 60 seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckoutLimits {
+    /// Per client IP (`CHECKOUT_IP_LIMITER`).
+    pub per_ip: u32,
+    /// Per device id (`CHECKOUT_DEVICE_LIMITER`).
+    pub per_device: u32,
+}
+
+impl CheckoutLimits {
+    /// Limits no test reaches by accident: every test shares one client IP.
+    pub const GENEROUS: CheckoutLimits = CheckoutLimits {
+        per_ip: 100_000,
+        per_device: 1_000,
+    };
 }
 
 impl WorkerOptions {
@@ -58,11 +77,19 @@ impl WorkerOptions {
                 ("STRIPE_API_BASE", stripe_api_base),
                 ("NYRA_OFFLINE_GRACE_HOURS", "168"),
                 ("BILLING_CHECKOUT", "test"),
+                ("NYRA_ENV", "local"),
             ]),
             migrate: true,
             port: None,
             main: None,
+            checkout_limits: CheckoutLimits::GENEROUS,
         }
+    }
+
+    /// Sets the checkout rate limits.
+    pub fn with_checkout_limits(mut self, limits: CheckoutLimits) -> Self {
+        self.checkout_limits = limits;
+        self
     }
 
     /// Drops one secret.
@@ -223,6 +250,10 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
             "not_found_handling": "none"
         },
         "vars": vars,
+        "ratelimits": [
+            limiter("CHECKOUT_IP_LIMITER", "1001", options.checkout_limits.per_ip),
+            limiter("CHECKOUT_DEVICE_LIMITER", "1002", options.checkout_limits.per_device),
+        ],
         "d1_databases": [{
             "binding": "DB",
             "database_name": "nyra_billing",
@@ -241,6 +272,15 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     std::fs::write(dir.join(".dev.vars"), secrets::dotenv(&pairs))
+}
+
+/// One Workers Rate Limiting binding: `limit` requests per 60 seconds.
+fn limiter(name: &str, namespace_id: &str, limit: u32) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "namespace_id": namespace_id,
+        "simple": { "limit": limit, "period": 60 },
+    })
 }
 
 /// A wrangler command for an instance directory, offline and without telemetry.

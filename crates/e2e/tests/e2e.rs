@@ -1,5 +1,7 @@
 //! End-to-end tests: the real built Worker on workerd with a fresh local D1 (and the Stripe emulator where needed).
 
+#[path = "e2e/activation.rs"]
+mod activation;
 #[path = "e2e/entitlement.rs"]
 mod entitlement;
 #[path = "e2e/foundation.rs"]

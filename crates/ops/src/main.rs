@@ -85,7 +85,8 @@ enum Cmd {
         #[arg(long, value_name = "PATH")]
         dashboard: Option<PathBuf>,
     },
-    /// Print the license public key derived from NYRA_LICENSE_SIGNING_SECRET in the environment.
+    /// Print the license public keys derived from NYRA_LICENSE_SIGNING_SECRET (and, during a
+    /// rotation, NYRA_LICENSE_SIGNING_SECRET_PREVIOUS) in the environment, current first.
     LicensePublicKey,
     /// Write the Cloud Billing snapshot page (static HTML; --json prints its model).
     Snapshot(nyra_ops::snapshot::SnapshotArgs),
@@ -238,12 +239,16 @@ fn emit(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
-/// Prints the public key (never the secret) derived from NYRA_LICENSE_SIGNING_SECRET.
+/// Prints the public keys (never the secrets), current first, one per line with its kid on stderr.
 fn license_public_key() -> Result<u8, OpsError> {
     let secret =
         std::env::var("NYRA_LICENSE_SIGNING_SECRET").map_err(|_| OpsError::MissingSigningSecret)?;
-    let keys = nyra_domain::license::Keys::from_secret(&secret)?;
-    println!("{}", keys.public_key_b64());
-    eprintln!("kid: {}", keys.kid());
+    let previous = std::env::var("NYRA_LICENSE_SIGNING_SECRET_PREVIOUS").ok();
+    let keys = [Some(secret), previous.filter(|p| !p.trim().is_empty())];
+    for secret in keys.iter().flatten() {
+        let keys = nyra_domain::license::Keys::from_secret(secret)?;
+        println!("{}", keys.public_key_b64());
+        eprintln!("kid: {}", keys.kid());
+    }
     Ok(0)
 }

@@ -1,26 +1,38 @@
 //! The request context: bindings (secrets, vars, D1), the Stripe client, the clock, and the per-isolate caches.
 //!
-//! Secrets are read only from Worker bindings and never logged. Two caches live for the
-//! isolate: the signing keys of the last signing secret seen (HKDF and the Ed25519 key
+//! Secrets are read only from Worker bindings and never logged. Outside the local environment
+//! (`NYRA_ENV=local`, set only in wrangler's `env.local` and by the test harness) a secret holding
+//! a published fake or placeholder value is refused (`config_insecure`, names only). Two caches
+//! live for the isolate: the key ring of the last signing secrets seen (HKDF and the Ed25519 key
 //! expansion then run once per isolate) and the instant of the last successful D1 table check
-//! (trusted for [`D1_OK_SECONDS`]; failures are never cached).
+//! (trusted for [`D1_OK_SECONDS`]; failures are never cached). Random bytes come from the
+//! runtime's `crypto.getRandomValues`, rate limits from Workers Rate Limiting bindings.
 
 use crate::problems::ApiError;
 use crate::stripe::Stripe;
 use nyra_api::models::StripeMode;
 use nyra_api::rt::DispatchConfig;
-use nyra_domain::license::{self, Keys};
+use nyra_domain::config::{ENV_VAR, PREVIOUS_SIGNING_SECRET, is_published_fake};
+use nyra_domain::license::{self, KeyRing};
 use sha2::{Digest, Sha256};
 use std::cell::{Cell, RefCell};
+use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{D1Database, Env};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.getRandomValues`: fills the slice from the runtime's CSPRNG.
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
+    fn get_random_values(buffer: &mut [u8]) -> Result<(), wasm_bindgen::JsValue>;
+}
 
 /// A successful D1 table check is trusted for this many seconds per isolate, so an outage shows
 /// at most this late while `/health` stays cheap under load.
 pub const D1_OK_SECONDS: i64 = 5;
 
 thread_local! {
-    /// The keys of the last signing secret seen, with a digest of that secret.
-    static KEYS: RefCell<Option<([u8; 32], Keys)>> = const { RefCell::new(None) };
+    /// The key ring of the last signing secrets seen, with a digest of those secrets.
+    static KEYS: RefCell<Option<([u8; 32], KeyRing)>> = const { RefCell::new(None) };
     /// When D1 last answered the table check with every table present.
     static D1_OK_AT: Cell<Option<i64>> = const { Cell::new(None) };
 }
@@ -28,12 +40,36 @@ thread_local! {
 /// Everything a handler may touch for one request.
 pub struct Ctx {
     env: Env,
+    client_ip: Option<String>,
 }
 
 impl Ctx {
-    /// Wraps the environment of one request.
-    pub fn new(env: Env) -> Self {
-        Ctx { env }
+    /// Wraps the environment of one request and the caller's address (`CF-Connecting-IP`).
+    pub fn new(env: Env, client_ip: Option<String>) -> Self {
+        Ctx { env, client_ip }
+    }
+
+    /// The caller's IP as Cloudflare reports it (`CF-Connecting-IP`), if any.
+    pub fn client_ip(&self) -> Option<&str> {
+        self.client_ip.as_deref()
+    }
+
+    /// Whether this is the local environment (`NYRA_ENV=local`): only there are fake secrets fine.
+    pub fn is_local(&self) -> bool {
+        self.var(ENV_VAR).as_deref().map(str::trim) == Some("local")
+    }
+
+    /// The names of `names` whose values are published fakes or placeholders (never outside the
+    /// local environment's answer; always empty there).
+    pub fn insecure_secrets<'a>(&self, names: &[&'a str]) -> Vec<&'a str> {
+        if self.is_local() {
+            return Vec::new();
+        }
+        names
+            .iter()
+            .filter(|name| self.secret(name).is_some_and(|v| is_published_fake(&v)))
+            .copied()
+            .collect()
     }
 
     /// Now, in whole unix seconds (`Date.now()`; the only place handlers read time).
@@ -71,11 +107,43 @@ impl Ctx {
             .filter(|(_, value)| value.is_none())
             .map(|(name, _)| *name)
             .collect();
-        if missing.is_empty() {
-            Ok(values.map(Option::unwrap_or_default))
-        } else {
-            Err(ApiError::ConfigMissing(missing))
+        if !missing.is_empty() {
+            return Err(ApiError::ConfigMissing(missing));
         }
+        let insecure = self.insecure_secrets(&names);
+        if !insecure.is_empty() {
+            return Err(ApiError::ConfigInsecure(insecure));
+        }
+        Ok(values.map(Option::unwrap_or_default))
+    }
+
+    /// `N` bytes from the runtime's CSPRNG.
+    pub fn random_bytes<const N: usize>(&self) -> Result<[u8; N], ApiError> {
+        let mut bytes = [0u8; N];
+        get_random_values(&mut bytes).map_err(|_| ApiError::RandomUnavailable)?;
+        Ok(bytes)
+    }
+
+    /// Counts one request for `key` on the rate limiter `binding`; `false` when over the limit.
+    pub async fn within_rate_limit(
+        &self,
+        binding: &'static str,
+        key: String,
+    ) -> Result<bool, ApiError> {
+        let limiter = self
+            .env
+            .rate_limiter(binding)
+            .map_err(|_| ApiError::ConfigMissing(vec![binding]))?;
+        let outcome = limiter.limit(key).await.map_err(|_| {
+            worker::console_error!("rate limiter {binding} did not answer");
+            ApiError::ConfigMissing(vec![binding])
+        })?;
+        Ok(outcome.success)
+    }
+
+    /// `NYRA_MAX_DEVICES`, defaulted and clamped to 1..=10.
+    pub fn max_devices(&self) -> u32 {
+        nyra_domain::activation::max_devices(self.var("NYRA_MAX_DEVICES").as_deref())
     }
 
     /// The dispatch layer's settings.
@@ -114,9 +182,19 @@ impl Ctx {
         }
     }
 
-    /// The license signing keys from `secret`, derived once per isolate per secret.
-    pub fn signing_keys(&self, secret: &str) -> Result<Keys, ApiError> {
-        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    /// The key ring of `secret` and the optional `NYRA_LICENSE_SIGNING_SECRET_PREVIOUS`, derived
+    /// once per isolate per pair of secrets.
+    pub fn signing_keys(&self, secret: &str) -> Result<KeyRing, ApiError> {
+        let previous = self.secret(PREVIOUS_SIGNING_SECRET);
+        if !self.insecure_secrets(&[PREVIOUS_SIGNING_SECRET]).is_empty() {
+            return Err(ApiError::ConfigInsecure(vec![PREVIOUS_SIGNING_SECRET]));
+        }
+        let digest: [u8; 32] = Sha256::new()
+            .chain_update(secret.as_bytes())
+            .chain_update([0u8])
+            .chain_update(previous.as_deref().unwrap_or_default().as_bytes())
+            .finalize()
+            .into();
         let cached = KEYS.with_borrow(|cache| {
             cache
                 .as_ref()
@@ -126,7 +204,7 @@ impl Ctx {
         if let Some(keys) = cached {
             return Ok(keys);
         }
-        let keys = Keys::from_secret(secret)?;
+        let keys = KeyRing::from_secrets(secret, previous.as_deref())?;
         KEYS.set(Some((digest, keys.clone())));
         Ok(keys)
     }

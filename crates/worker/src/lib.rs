@@ -14,7 +14,8 @@ use worker::{Context, Env, Request, Response, Result, event};
 
 #[event(fetch)]
 async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let ctx = ctx::Ctx::new(env);
+    let client_ip = request.headers().get("cf-connecting-ip").ok().flatten();
+    let ctx = ctx::Ctx::new(env, client_ip);
     let config = ctx.dispatch_config();
     let mut head = http::head(&request)?;
     let response = match server::route(&config, &head) {

@@ -6,7 +6,7 @@
 
 use crate::stripe::StripeError;
 use nyra_api::models::{ErrorCode, Problem};
-use nyra_api::rt::problem_of;
+use nyra_api::rt::{RETRY_AFTER_SECONDS, problem_of};
 use nyra_domain::license::{KeyError, TokenError};
 use nyra_domain::webhook::verify::VerifyError;
 
@@ -16,6 +16,12 @@ pub enum ApiError {
     /// Required secrets are not set (names only).
     #[error("not configured: {}", .0.join(", "))]
     ConfigMissing(Vec<&'static str>),
+    /// Secrets holding a published fake or placeholder value outside the local env (names only).
+    #[error(
+        "not configured safely: {} holds a published fake or placeholder value",
+        .0.join(", ")
+    )]
+    ConfigInsecure(Vec<&'static str>),
     /// `STRIPE_WEBHOOK_SECRET` is not set.
     #[error("the webhook secret is not configured")]
     WebhookSecretMissing,
@@ -43,6 +49,27 @@ pub enum ApiError {
     /// A device access token that does not verify.
     #[error("{}", token_detail(*.0))]
     Token(#[from] TokenError),
+    /// First activation without the checkout's activation code, or with another one.
+    #[error("the activation code is missing or does not match this checkout session")]
+    ActivationCodeInvalid,
+    /// Another device took this device's seat.
+    #[error("another device took this device's seat; activate again with the activation code")]
+    DeviceReplaced,
+    /// A genuine token of this device, older than the newest one issued to it.
+    #[error("a newer device access token was issued to this device; use the newest one")]
+    TokenSuperseded,
+    /// Checkout for a device whose subscription is still entitled.
+    #[error(
+        "this device already has an active subscription; manage it in the customer portal \
+         (POST /api/billing/portal with the device access token)"
+    )]
+    AlreadySubscribed,
+    /// Over a checkout rate limit (`ip` or `device`).
+    #[error("too many checkout requests for this {0}; retry after {RETRY_AFTER_SECONDS} seconds")]
+    RateLimited(&'static str),
+    /// The runtime's random number generator failed.
+    #[error("the worker could not generate an activation code; try again later")]
+    RandomUnavailable,
     /// A query parameter the operation needs in this mode is missing.
     #[error("{0}")]
     InvalidQuery(&'static str),
@@ -80,7 +107,14 @@ impl ApiError {
                 ErrorCode::ConfigMissing
             }
             Self::CheckoutDisabled => ErrorCode::CheckoutDisabled,
+            Self::ConfigInsecure(_) => ErrorCode::ConfigInsecure,
             Self::LiveModeNotEnabled => ErrorCode::LiveModeNotEnabled,
+            Self::ActivationCodeInvalid => ErrorCode::ActivationCodeInvalid,
+            Self::DeviceReplaced => ErrorCode::DeviceReplaced,
+            Self::TokenSuperseded => ErrorCode::TokenSuperseded,
+            Self::AlreadySubscribed => ErrorCode::AlreadySubscribed,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::RandomUnavailable => ErrorCode::InternalError,
             Self::StorageUnbound | Self::StorageFailed | Self::EventNotRecorded => {
                 ErrorCode::StorageUnavailable
             }

@@ -38,7 +38,7 @@ pub async fn if_unsettled(
         console_log!("settle: {subscription_id} not settled");
         return row;
     }
-    match customers::by_customer_device(db, &row.customer_id, device_id).await {
+    match customers::by_customer(db, &row.customer_id, device_id).await {
         Ok(Some(settled)) => settled,
         _ => row,
     }

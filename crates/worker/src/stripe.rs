@@ -1,9 +1,11 @@
 //! The Stripe port: form-encoded POSTs and object reads over `worker::Fetch`, pinned `Stripe-Version`, idempotency keys, a 10 s timeout.
 //!
 //! Every call sends `Authorization: Bearer STRIPE_SECRET_KEY`, `Stripe-Version` (the var
-//! `STRIPE_API_VERSION`, else the pinned [`STRIPE_API_VERSION`]) and an `Idempotency-Key` derived
-//! from the exact form body and a time bucket, so a retried request replays Stripe's first answer
-//! while a later attempt (or one with other parameters) creates a new object. The base URL is the
+//! `STRIPE_API_VERSION`, else the pinned [`STRIPE_API_VERSION`]) and an `Idempotency-Key`. A
+//! checkout's key is unique to its request (derived by the caller from the request's fresh
+//! activation code, `nyra_domain::activation::idempotency_key`), so two requesters never share a
+//! session and only a retry within that request replays Stripe's answer; a portal key is derived
+//! from the exact form body and a time bucket. The base URL is the
 //! var `STRIPE_API_BASE` (default `https://api.stripe.com`). A call that has not answered within
 //! [`TIMEOUT`] is aborted. Failures carry Stripe's `Request-Id` for the logs; callers answer
 //! `502 stripe_error` with a fixed, sanitised detail and never Stripe's message or the key.
@@ -19,9 +21,6 @@ use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestIni
 
 /// The longest a Stripe call may take, body included, before it is aborted.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Checkout retries inside one bucket of this many seconds reuse the same session.
-pub const CHECKOUT_IDEMPOTENCY_WINDOW: i64 = 600;
 
 /// Portal retries inside one bucket of this many seconds reuse the same session.
 pub const PORTAL_IDEMPOTENCY_WINDOW: i64 = 60;
@@ -101,7 +100,7 @@ impl StripeError {
 pub struct CheckoutParams<'a> {
     /// `NYRA_STRIPE_PRICE_PRO_MONTHLY`.
     pub price: &'a str,
-    /// `NYRA_BILLING_SUCCESS_URL` (carries `{CHECKOUT_SESSION_ID}`).
+    /// `NYRA_BILLING_SUCCESS_URL` (may carry `{CHECKOUT_SESSION_ID}`; the id is not a secret).
     pub success_url: &'a str,
     /// `NYRA_BILLING_CANCEL_URL`.
     pub cancel_url: &'a str,
@@ -202,15 +201,16 @@ impl Stripe {
         }
     }
 
-    /// Creates a subscription-mode Checkout Session.
+    /// Creates a subscription-mode Checkout Session under this request's own `idempotency_key`.
     pub async fn create_checkout(
         &self,
         params: &CheckoutParams<'_>,
-        now_unix: i64,
+        idempotency_key: &str,
     ) -> Result<CheckoutSession, StripeError> {
         let form = checkout_form(params);
-        let key = idempotency_key("checkout", &form, now_unix, CHECKOUT_IDEMPOTENCY_WINDOW);
-        let answer = self.post("/v1/checkout/sessions", form, &key).await?;
+        let answer = self
+            .post("/v1/checkout/sessions", form, idempotency_key)
+            .await?;
         answer.decode()
     }
 

@@ -19,6 +19,29 @@ pub const MAX_LICENSE_BYTES: usize = 4096;
 /// How far `issuedAt` may lie ahead of the verifier's clock before the clock counts as wound back.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 
+/// How far the device clock may lie behind the highest time the app has seen before it counts
+/// as rolled back.
+pub const MAX_CLOCK_ROLLBACK_SECONDS: i64 = 300;
+
+/// The verifier's clock: now, and the highest time the app has seen (its persisted high-water
+/// mark, see `nyra_client::HighWaterMark`). `Clock::from(now)` is a clock with no history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    /// The device clock, unix seconds.
+    pub now: i64,
+    /// The highest unix time the app has seen.
+    pub high_water: i64,
+}
+
+impl From<i64> for Clock {
+    fn from(now: i64) -> Clock {
+        Clock {
+            now,
+            high_water: now,
+        }
+    }
+}
+
 /// What a license asserts (the payload's `kid` is the signing key's and is checked on verify).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicenseClaims {
@@ -54,6 +77,9 @@ pub enum LicenseError {
     /// `issuedAt` is more than [`MAX_CLOCK_SKEW_SECONDS`] ahead of the local clock.
     #[error("license was issued in the future; the clock looks wound back")]
     IssuedInFuture,
+    /// The clock is more than [`MAX_CLOCK_ROLLBACK_SECONDS`] behind the highest time seen.
+    #[error("the clock is earlier than a time this device has already seen; it looks wound back")]
+    ClockRolledBack,
 }
 
 /// The JSON payload as signed; unknown fields are tolerated so v1 can grow.
@@ -130,15 +156,37 @@ pub fn verify_license(
     device_id: &str,
     now_unix: i64,
 ) -> Result<LicenseClaims, LicenseError> {
-    let public_key = decode_public_key(public_key_b64).ok_or(LicenseError::PublicKey)?;
-    let claims = authentic_claims(blob, &public_key).ok_or(LicenseError::Invalid)?;
+    verify_license_among(blob, &[public_key_b64], device_id, Clock::from(now_unix))
+}
+
+/// Verifies a license offline against any of the pinned public keys (the payload's `kid` picks
+/// one: keys rotate), for `device_id` at `clock`.
+///
+/// Like [`verify_license`], and also refuses a clock more than [`MAX_CLOCK_ROLLBACK_SECONDS`]
+/// behind `clock.high_water` ([`LicenseError::ClockRolledBack`]).
+pub fn verify_license_among(
+    blob: &str,
+    public_keys_b64: &[&str],
+    device_id: &str,
+    clock: Clock,
+) -> Result<LicenseClaims, LicenseError> {
+    let keys = public_keys_b64
+        .iter()
+        .map(|key| decode_public_key(key))
+        .collect::<Option<Vec<_>>>()
+        .filter(|keys| !keys.is_empty())
+        .ok_or(LicenseError::PublicKey)?;
+    let claims = authentic_claims(blob, &keys).ok_or(LicenseError::Invalid)?;
     if claims.device_id != device_id {
         return Err(LicenseError::DeviceMismatch);
     }
-    if claims.issued_at > now_unix.saturating_add(MAX_CLOCK_SKEW_SECONDS) {
+    if clock.now < clock.high_water.saturating_sub(MAX_CLOCK_ROLLBACK_SECONDS) {
+        return Err(LicenseError::ClockRolledBack);
+    }
+    if claims.issued_at > clock.now.saturating_add(MAX_CLOCK_SKEW_SECONDS) {
         return Err(LicenseError::IssuedInFuture);
     }
-    if now_unix >= claims.expires_at {
+    if clock.now >= claims.expires_at {
         return Err(LicenseError::Expired);
     }
     Ok(claims)
@@ -150,17 +198,17 @@ fn decode_public_key(public_key_b64: &str) -> Option<VerifyingKey> {
     VerifyingKey::from_bytes(&bytes.try_into().ok()?).ok()
 }
 
-/// The claims of a license whose signature and `kid` check out, or `None`.
-fn authentic_claims(blob: &str, public_key: &VerifyingKey) -> Option<LicenseClaims> {
+/// The claims of a license signed by the key its `kid` names among `keys`, or `None`.
+fn authentic_claims(blob: &str, keys: &[VerifyingKey]) -> Option<LicenseClaims> {
     let parts = envelope::open(blob, LICENSE_PREFIX, MAX_LICENSE_BYTES)?;
     let signature = Signature::from_slice(&parts.tag).ok()?;
+    let payload: Payload = serde_json::from_slice(&parts.payload).ok()?;
+    let public_key = keys
+        .iter()
+        .find(|key| kid_of(&key.to_bytes()) == payload.kid)?;
     public_key
         .verify_strict(parts.signed.as_bytes(), &signature)
         .ok()?;
-    let payload: Payload = serde_json::from_slice(&parts.payload).ok()?;
-    if payload.kid != kid_of(&public_key.to_bytes()) {
-        return None;
-    }
     Some(LicenseClaims {
         customer_id: payload.customer_id,
         device_id: payload.device_id,
@@ -174,6 +222,60 @@ fn authentic_claims(blob: &str, public_key: &VerifyingKey) -> Option<LicenseClai
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn claims(issued_at: i64) -> LicenseClaims {
+        LicenseClaims {
+            customer_id: "cus_1".into(),
+            device_id: "device-a".into(),
+            entitlement: Entitlement::Pro,
+            status: Some("active".into()),
+            issued_at,
+            expires_at: issued_at + 86_400,
+        }
+    }
+
+    #[test]
+    fn the_kid_picks_the_key_among_several() -> Result<(), super::super::KeyError> {
+        let current = Keys::from_secret("current_license_signing_secret_0123456789abcd")?;
+        let previous = Keys::from_secret("previous_license_signing_secret_0123456789abc")?;
+        let old = sign(&previous, &claims(1_000));
+        let both = [current.public_key_b64(), previous.public_key_b64()];
+        let both: Vec<&str> = both.iter().map(String::as_str).collect();
+        let clock = Clock::from(1_100);
+        assert_eq!(
+            verify_license_among(&old, &both, "device-a", clock),
+            Ok(claims(1_000))
+        );
+        let only_current = [both[0]];
+        assert_eq!(
+            verify_license_among(&old, &only_current, "device-a", clock),
+            Err(LicenseError::Invalid)
+        );
+        assert_eq!(
+            verify_license_among(&old, &[], "device-a", clock),
+            Err(LicenseError::PublicKey)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_clock_behind_the_high_water_mark_is_rolled_back() -> Result<(), super::super::KeyError> {
+        let keys = Keys::from_secret("current_license_signing_secret_0123456789abcd")?;
+        let blob = sign(&keys, &claims(1_000));
+        let key = keys.public_key_b64();
+        let at = |now, high_water| {
+            verify_license_among(
+                &blob,
+                &[key.as_str()],
+                "device-a",
+                Clock { now, high_water },
+            )
+        };
+        assert_eq!(at(5_000, 5_301), Err(LicenseError::ClockRolledBack));
+        assert_eq!(at(5_000, 5_300), Ok(claims(1_000)));
+        assert_eq!(at(9_000, 5_300), Ok(claims(1_000)));
+        Ok(())
+    }
 
     #[test]
     fn bad_public_keys_are_reported_as_such() {

@@ -91,6 +91,53 @@ impl std::fmt::Debug for Keys {
     }
 }
 
+/// The current signing keys and, during a rotation, the previous ones (`NYRA_LICENSE_SIGNING_SECRET_PREVIOUS`).
+///
+/// Everything is issued with the current keys; a token or licence names its keys by `kid`, and
+/// one signed with the previous keys verifies until its own expiry (or until the previous
+/// secret is removed).
+#[derive(Debug, Clone)]
+pub struct KeyRing {
+    current: Keys,
+    previous: Option<Keys>,
+}
+
+impl KeyRing {
+    /// A ring of the current keys and, optionally, the previous ones.
+    pub fn new(current: Keys, previous: Option<Keys>) -> KeyRing {
+        KeyRing { current, previous }
+    }
+
+    /// Derives the ring from the current secret and the optional previous one.
+    pub fn from_secrets(current: &str, previous: Option<&str>) -> Result<KeyRing, KeyError> {
+        let previous = previous.map(Keys::from_secret).transpose()?;
+        Ok(KeyRing::new(Keys::from_secret(current)?, previous))
+    }
+
+    /// The keys everything is issued with.
+    pub fn current(&self) -> &Keys {
+        &self.current
+    }
+
+    /// The keys named by `kid`; no `kid` (tokens issued before rotation existed) means the current keys.
+    pub fn by_kid(&self, kid: Option<&str>) -> Option<&Keys> {
+        let Some(kid) = kid else {
+            return Some(&self.current);
+        };
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .find(|keys| keys.kid() == kid)
+    }
+
+    /// Every public key, current first (what `nyra-ops license-public-key` prints).
+    pub fn public_keys_b64(&self) -> Vec<String> {
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .map(Keys::public_key_b64)
+            .collect()
+    }
+}
+
 /// Key id of a raw Ed25519 public key: hex of the first 8 bytes of its SHA-256.
 pub fn kid_of(public_key: &[u8; 32]) -> String {
     let digest = Sha256::digest(public_key);
@@ -131,6 +178,23 @@ mod tests {
             format!("{keys:?}"),
             format!("Keys {{ kid: {:?}, .. }}", keys.kid())
         );
+        Ok(())
+    }
+
+    #[test]
+    fn ring_selects_keys_by_kid() -> Result<(), KeyError> {
+        let previous_secret = "previous_license_signing_secret_0123456789abc";
+        let ring = KeyRing::from_secrets(SECRET, Some(previous_secret))?;
+        let previous = Keys::from_secret(previous_secret)?;
+        assert_eq!(ring.by_kid(None).map(Keys::kid), Some(ring.current().kid()));
+        assert_eq!(
+            ring.by_kid(Some(previous.kid())).map(Keys::kid),
+            Some(previous.kid())
+        );
+        assert!(ring.by_kid(Some("0000000000000000")).is_none());
+        let alone = KeyRing::from_secrets(SECRET, None)?;
+        assert!(alone.by_kid(Some(previous.kid())).is_none());
+        assert_eq!(ring.public_keys_b64().len(), 2);
         Ok(())
     }
 

@@ -1,10 +1,14 @@
 //! Device access tokens: `nyra_dat.v1.<payload>.<HMAC-SHA256>`, issued and verified by the Worker only.
+//!
+//! The payload names the MAC key (`kid`, the licence key id of the same secret) and the token's
+//! generation (`gen`): the Worker records the newest generation of each device and refuses older
+//! tokens online. Tokens issued before either field existed read as the current key and generation 0.
 
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use super::envelope;
-use super::keys::Keys;
+use super::keys::{KeyRing, Keys};
 use crate::time::{iso, parse_iso};
 
 /// Prefix of every device access token; also part of the MAC input.
@@ -33,6 +37,15 @@ impl TokenClaims {
     }
 }
 
+/// A token whose MAC verified: its claims and its generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// What the token asserts.
+    pub claims: TokenClaims,
+    /// The generation the Worker recorded when it issued the token.
+    pub generation: u64,
+}
+
 /// Why a device access token is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -55,15 +68,26 @@ struct Payload {
     device_id: String,
     issued_at: String,
     expires_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+    #[serde(default)]
+    generation: u64,
 }
 
-/// Issues a token for `claims`; times are written with [`crate::time::iso`].
+/// Issues a generation-0 token for `claims`; times are written with [`crate::time::iso`].
 pub fn issue(keys: &Keys, claims: &TokenClaims) -> String {
+    issue_generation(keys, claims, 0)
+}
+
+/// Issues a token for `claims` carrying `generation` and the key's `kid`.
+pub fn issue_generation(keys: &Keys, claims: &TokenClaims, generation: u64) -> String {
     let payload = Payload {
         customer_id: claims.customer_id.clone(),
         device_id: claims.device_id.clone(),
         issued_at: iso(claims.issued_at),
         expires_at: claims.expires_at_iso(),
+        kid: Some(keys.kid().to_owned()),
+        generation,
     };
     let signed = envelope::signed_text(TOKEN_PREFIX, &payload);
     let mac = keys.token_mac(signed.as_bytes());
@@ -77,14 +101,8 @@ pub fn verify(
     device_id: &str,
     now_unix: i64,
 ) -> Result<TokenClaims, TokenError> {
-    let claims = authentic_claims(keys, token).ok_or(TokenError::Invalid)?;
-    if claims.device_id != device_id {
-        return Err(TokenError::DeviceMismatch);
-    }
-    if now_unix >= claims.expires_at {
-        return Err(TokenError::Expired);
-    }
-    Ok(claims)
+    let ring = KeyRing::new(keys.clone(), None);
+    verify_in_ring(&ring, token, Some(device_id), now_unix).map(|v| v.claims)
 }
 
 /// Verifies the MAC (constant time) and the expiry, for whatever device the token names
@@ -94,26 +112,46 @@ pub fn verify_any_device(
     token: &str,
     now_unix: i64,
 ) -> Result<TokenClaims, TokenError> {
-    let claims = authentic_claims(keys, token).ok_or(TokenError::Invalid)?;
-    if now_unix >= claims.expires_at {
-        return Err(TokenError::Expired);
-    }
-    Ok(claims)
+    let ring = KeyRing::new(keys.clone(), None);
+    verify_in_ring(&ring, token, None, now_unix).map(|v| v.claims)
 }
 
-/// The claims of a token whose MAC checks out, or `None`.
-fn authentic_claims(keys: &Keys, token: &str) -> Option<TokenClaims> {
+/// Verifies the MAC with the ring's key named by the token's `kid` (constant time), then the
+/// device when one is given, then the expiry at `now_unix`.
+pub fn verify_in_ring(
+    ring: &KeyRing,
+    token: &str,
+    device_id: Option<&str>,
+    now_unix: i64,
+) -> Result<VerifiedToken, TokenError> {
+    let verified = authentic(ring, token).ok_or(TokenError::Invalid)?;
+    if device_id.is_some_and(|d| d != verified.claims.device_id) {
+        return Err(TokenError::DeviceMismatch);
+    }
+    if now_unix >= verified.claims.expires_at {
+        return Err(TokenError::Expired);
+    }
+    Ok(verified)
+}
+
+/// The claims of a token whose MAC checks out under the key its `kid` names, or `None`.
+fn authentic(ring: &KeyRing, token: &str) -> Option<VerifiedToken> {
     let parts = envelope::open(token, TOKEN_PREFIX, MAX_TOKEN_BYTES)?;
+    let payload: Payload = serde_json::from_slice(&parts.payload).ok()?;
+    let keys = ring.by_kid(payload.kid.as_deref())?;
     let expected = keys.token_mac(parts.signed.as_bytes());
     if !bool::from(expected.as_slice().ct_eq(&parts.tag)) {
         return None;
     }
-    let payload: Payload = serde_json::from_slice(&parts.payload).ok()?;
-    Some(TokenClaims {
+    let claims = TokenClaims {
         customer_id: payload.customer_id,
         device_id: payload.device_id,
         issued_at: parse_iso(&payload.issued_at)?,
         expires_at: parse_iso(&payload.expires_at)?,
+    };
+    Some(VerifiedToken {
+        claims,
+        generation: payload.generation,
     })
 }
 
@@ -146,6 +184,31 @@ mod tests {
             verify_any_device(&keys, &tampered, 150),
             Err(TokenError::Invalid)
         );
+    }
+
+    #[test]
+    fn ring_verifies_the_previous_key_until_it_is_removed() -> Result<(), super::super::KeyError> {
+        let previous = Keys::from_secret("previous_license_signing_secret_0123456789abc")?;
+        let claims = TokenClaims {
+            customer_id: "cus_1".into(),
+            device_id: "device-a".into(),
+            issued_at: 100,
+            expires_at: 200,
+        };
+        let old = issue_generation(&previous, &claims, 3);
+        let rotated = KeyRing::new(keys(), Some(previous.clone()));
+        let verified = verify_in_ring(&rotated, &old, Some("device-a"), 150);
+        assert_eq!(verified.map(|v| v.generation), Ok(3));
+        let removed = KeyRing::new(keys(), None);
+        assert_eq!(
+            verify_in_ring(&removed, &old, Some("device-a"), 150),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            verify_in_ring(&rotated, &old, Some("device-a"), 200),
+            Err(TokenError::Expired)
+        );
+        Ok(())
     }
 
     #[test]

@@ -150,13 +150,27 @@ fn token_payload_has_the_documented_fields() {
             "deviceId": "device-A-0001",
             "issuedAt": "2025-11-28T03:20:00Z",
             "expiresAt": "2025-11-29T03:20:00Z",
+            "kid": "cbcba502185af6db",
+            "generation": 0,
         })
+    );
+}
+
+/// A token of the format before `kid` and `generation` (computed independently): still verifies,
+/// as the current key and generation 0.
+const LEGACY_TOKEN: &str = "nyra_dat.v1.eyJjdXN0b21lcklkIjoiY3VzX1Rlc3QxMjMiLCJkZXZpY2VJZCI6ImRldmljZS1BLTAwMDEiLCJpc3N1ZWRBdCI6IjIwMjUtMTEtMjhUMDM6MjA6MDBaIiwiZXhwaXJlc0F0IjoiMjAyNS0xMS0yOVQwMzoyMDowMFoifQ.P7nH-S9idJMG_tUdBhX7M980HB8QK3A4_hTFuApoLno";
+
+#[test]
+fn legacy_tokens_without_kid_and_generation_still_verify() {
+    assert_eq!(
+        verify(keys(), LEGACY_TOKEN, "device-A-0001", NOW),
+        Ok(token_claims())
     );
 }
 
 /// Computed independently (Python: `cryptography` HKDF-SHA256 with info
 /// `nyra-billing/device-access-token/v1`, then `hmac`/`hashlib`), so the format is pinned.
-const INDEPENDENT_TOKEN: &str = "nyra_dat.v1.eyJjdXN0b21lcklkIjoiY3VzX1Rlc3QxMjMiLCJkZXZpY2VJZCI6ImRldmljZS1BLTAwMDEiLCJpc3N1ZWRBdCI6IjIwMjUtMTEtMjhUMDM6MjA6MDBaIiwiZXhwaXJlc0F0IjoiMjAyNS0xMS0yOVQwMzoyMDowMFoifQ.P7nH-S9idJMG_tUdBhX7M980HB8QK3A4_hTFuApoLno";
+const INDEPENDENT_TOKEN: &str = "nyra_dat.v1.eyJjdXN0b21lcklkIjoiY3VzX1Rlc3QxMjMiLCJkZXZpY2VJZCI6ImRldmljZS1BLTAwMDEiLCJpc3N1ZWRBdCI6IjIwMjUtMTEtMjhUMDM6MjA6MDBaIiwiZXhwaXJlc0F0IjoiMjAyNS0xMS0yOVQwMzoyMDowMFoiLCJraWQiOiJjYmNiYTUwMjE4NWFmNmRiIiwiZ2VuZXJhdGlvbiI6MH0.lAKaJOlViDEiG-dpTpCmv_Nuo4MpgJ9LnsQEKym-tuE";
 
 #[test]
 fn token_matches_an_independent_implementation() {

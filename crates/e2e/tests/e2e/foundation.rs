@@ -55,7 +55,8 @@ async fn health_reports_missing_tables_and_live_keys() {
         json!([
             "billing_customers",
             "processed_events",
-            "device_activations"
+            "device_activations",
+            "checkout_sessions"
         ])
     );
 }

@@ -93,10 +93,44 @@ impl Stack {
         (get("customers"), get("events"), get("activations"))
     }
 
-    /// Checkout, then pay in the emulator (which delivers the events before it answers).
+    /// Checkout, then pay in the emulator (which delivers the events before it answers); returns
+    /// the first-activation query parameters (`checkoutSessionId` and `activationCode`).
     async fn pay(&self, device: &str) -> String {
-        let body = json!({"deviceId": device});
-        self.checkout_and_pay(&body).await.0
+        let answer = self
+            .http()
+            .post_json(CHECKOUT, &[], &json!({"deviceId": device}))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.json());
+        let session = answer.json()["checkoutSessionId"]
+            .as_str()
+            .expect("a session id")
+            .to_owned();
+        let code = answer.json()["activationCode"]
+            .as_str()
+            .expect("an activation code")
+            .to_owned();
+        let paid: Value = reqwest::Client::new()
+            .post(format!(
+                "{}/_emulator/checkout/sessions/{session}/pay",
+                self.emulator
+            ))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("the emulator answers")
+            .json()
+            .await
+            .expect("json");
+        for event in paid["events"].as_array().expect("events") {
+            let last = event["deliveries"].as_array().and_then(|d| d.last());
+            assert_eq!(
+                last.map(|d| d["status"].clone()),
+                Some(json!(200)),
+                "event {} was not accepted: {event}",
+                event["type"]
+            );
+        }
+        format!("checkoutSessionId={session}&activationCode={code}")
     }
 
     /// `/health` still answers 200 `ok: true`.
@@ -1354,8 +1388,8 @@ async fn hardening_twenty_concurrent_first_activations_make_one_row() {
     let stack = shared();
     let _turn = TURN.lock().await;
     let device = "hardening-concurrent-0001";
-    let session = stack.pay(device).await;
-    let target = format!("{STATUS}?deviceId={device}&checkoutSessionId={session}");
+    let activation = stack.pay(device).await;
+    let target = format!("{STATUS}?deviceId={device}&{activation}");
     let bearer = format!("Bearer {LICENSE_API_TOKEN}");
     let mut tasks = JoinSet::new();
     let gate = Arc::new(tokio::sync::Barrier::new(20));
@@ -1420,12 +1454,12 @@ async fn hardening_d1_outage_mid_load_answers_503_then_recovers_with_nothing_los
     const EVENTS: usize = 400;
     let stack = Stack::own(|o| o).await;
     let device = "hardening-outage-0001";
-    let session = stack.pay(device).await;
+    let activation = stack.pay(device).await;
     let http = stack.http();
     let bearer = format!("Bearer {LICENSE_API_TOKEN}");
     let first = http
         .get(
-            &format!("{STATUS}?deviceId={device}&checkoutSessionId={session}"),
+            &format!("{STATUS}?deviceId={device}&{activation}"),
             &[("authorization", &bearer)],
         )
         .await;
@@ -1439,12 +1473,12 @@ async fn hardening_d1_outage_mid_load_answers_503_then_recovers_with_nothing_los
     // The load: license refreshes and webhook deliveries (unique, handled events), paced.
     let stop = Arc::new(AtomicBool::new(false));
     let refreshes = {
-        let (http, stop, token) = (http.clone(), stop.clone(), token.clone());
+        let (http, stop, mut token) = (http.clone(), stop.clone(), token.clone());
         tokio::spawn(async move {
             let target = format!("{STATUS}?deviceId={device}");
-            let bearer = format!("Bearer {token}");
             let mut tally: BTreeMap<u16, usize> = BTreeMap::new();
             while !stop.load(Ordering::Relaxed) {
+                let bearer = format!("Bearer {token}");
                 let answer = http.get(&target, &[("authorization", &bearer)]).await;
                 if answer.status == 503 {
                     assert_eq!(answer.code(), "storage_unavailable");
@@ -1456,11 +1490,16 @@ async fn hardening_d1_outage_mid_load_answers_503_then_recovers_with_nothing_los
                         String::from_utf8_lossy(&answer.body)
                     );
                     assert_eq!(answer.json()["active"], true);
+                    // Only the newest token is accepted online.
+                    token = answer.json()["deviceAccessToken"]
+                        .as_str()
+                        .expect("a token")
+                        .to_owned();
                 }
                 *tally.entry(answer.status).or_default() += 1;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tally
+            (tally, token)
         })
     };
     let bodies: Vec<(String, Vec<u8>)> = (0..EVENTS)
@@ -1508,7 +1547,7 @@ async fn hardening_d1_outage_mid_load_answers_503_then_recovers_with_nothing_los
     let outage = outage.elapsed();
     tokio::time::sleep(Duration::from_millis(700)).await;
     stop.store(true, Ordering::Relaxed);
-    let refresh_tally = refreshes.await.expect("the refresh loop ends cleanly");
+    let (refresh_tally, token) = refreshes.await.expect("the refresh loop ends cleanly");
     let (accepted, refused) = deliveries.await.expect("the delivery loop ends cleanly");
     eprintln!(
         "hardening: outage of {outage:.1?}: refreshes {refresh_tally:?}; webhook deliveries \

@@ -69,6 +69,7 @@ impl Stack {
 struct Paid {
     device: String,
     session: String,
+    code: String,
     customer: String,
     subscription: String,
     pay: Value,
@@ -86,8 +87,10 @@ async fn checkout(http: &Http, device: &str, email: Option<&str>) -> Answer {
     http.post_json(CHECKOUT, &[], &body).await
 }
 
-async fn activate(http: &Http, device: &str, session: &str) -> Answer {
-    let target = format!("/api/license/status?deviceId={device}&checkoutSessionId={session}");
+async fn activate(http: &Http, device: &str, session: &str, code: &str) -> Answer {
+    let target = format!(
+        "/api/license/status?deviceId={device}&checkoutSessionId={session}&activationCode={code}"
+    );
     let bearer = format!("Bearer {LICENSE_API_TOKEN}");
     http.get(&target, &[("authorization", &bearer)]).await
 }
@@ -110,11 +113,28 @@ async fn portal(http: &Http, token: Option<&str>) -> Answer {
 /// Checkout, then pay in the emulator (which delivers the events before it answers).
 async fn pay(stack: &Stack, name: &str) -> Paid {
     let device = device(name);
-    let body = json!({"deviceId": device, "email": "buyer@example.com"});
-    let (session, pay) = stack.checkout_and_pay(&body).await;
+    let http = stack.http();
+    let answer = checkout(&http, &device, Some("buyer@example.com")).await;
+    assert_eq!(answer.status, 200, "{}", answer.json());
+    let session = answer.json()["checkoutSessionId"]
+        .as_str()
+        .expect("a session id")
+        .to_owned();
+    let code = answer.json()["activationCode"]
+        .as_str()
+        .expect("an activation code")
+        .to_owned();
+    let pay = stack
+        .control(
+            &format!("/_emulator/checkout/sessions/{session}/pay"),
+            json!({}),
+        )
+        .await;
+    assert_all_delivered(&pay);
     Paid {
         device,
         session,
+        code,
         customer: pay["customer"].as_str().expect("customer").to_owned(),
         subscription: pay["subscription"]
             .as_str()
@@ -127,7 +147,7 @@ async fn pay(stack: &Stack, name: &str) -> Paid {
 /// Pays and activates: the first license answer (active).
 async fn activated(stack: &Stack, name: &str) -> (Paid, Value) {
     let paid = pay(stack, name).await;
-    let answer = activate(&stack.http(), &paid.device, &paid.session).await;
+    let answer = activate(&stack.http(), &paid.device, &paid.session, &paid.code).await;
     assert_eq!(answer.status, 200, "{}", answer.json());
     let body = answer.json();
     assert_eq!(body["active"], true, "{body}");
@@ -178,6 +198,7 @@ fn snapshot(name: &str, body: &Value) {
     insta::assert_json_snapshot!(name, body, {
         ".checkoutUrl" => redact("[checkout url]"),
         ".checkoutSessionId" => redact("[checkout session id]"),
+        ".activationCode" => redact("[activation code]"),
         ".expiresAtIso" => redact("[iso]"),
         ".portalUrl" => redact("[portal url]"),
         ".customerId" => redact("[customer id]"),
@@ -240,7 +261,9 @@ async fn journey_checkout_pay_activate_refresh_portal_cancel_inactive() {
             json!({}),
         )
         .await;
-    let still = refresh(&http, &paid.device, &token_of(&first)).await.json();
+    assert_all_delivered(&cancel);
+    let newest = refreshed.device_access_token.as_deref().expect("a token");
+    let still = refresh(&http, &paid.device, newest).await.json();
     assert_eq!(still["active"], true, "active until the period ends");
     assert_eq!(still["cancelAtPeriodEnd"], true);
 
@@ -380,30 +403,26 @@ async fn refresh_returns_active_state_after_sync() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn repeated_refreshes_coalesce_activation_writes() {
+async fn refreshes_rotate_tokens_and_inactive_answers_coalesce() {
     let stack = shared();
     let (paid, first) = activated(stack, "coalesce-0001").await;
     let stored = |stack: &Stack| {
         let sql = format!(
-            "SELECT last_checked_at, last_active FROM device_activations WHERE device_id = '{}'",
+            "SELECT last_checked_at, last_active, token_generation FROM device_activations \
+             WHERE device_id = '{}'",
             paid.device
         );
         stack.worker.d1(&sql).expect("d1 query")
     };
-    let before = stored(stack);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(stored(stack)[0]["token_generation"], 1);
     let again = refresh(&stack.http(), &paid.device, &token_of(&first))
         .await
         .json();
     assert_eq!(again["active"], true);
-    assert_ne!(
-        again["deviceActivation"]["lastCheckedAtIso"], before[0]["last_checked_at"],
-        "the answer reports this check"
-    );
     assert_eq!(
-        stored(stack),
-        before,
-        "an unchanged answer within a minute is not written again"
+        stored(stack)[0]["token_generation"],
+        2,
+        "every active answer issues the next generation"
     );
     stack
         .control(
@@ -411,14 +430,28 @@ async fn repeated_refreshes_coalesce_activation_writes() {
             json!({}),
         )
         .await;
-    let after = refresh(&stack.http(), &paid.device, &token_of(&first))
+    let after = refresh(&stack.http(), &paid.device, &token_of(&again))
         .await
         .json();
     assert_eq!(after["active"], false);
+    let before = stored(stack);
     assert_eq!(
-        stored(stack)[0]["last_active"],
-        0,
+        before[0]["last_active"], 0,
         "a changed answer is written at once"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let unchanged = refresh(&stack.http(), &paid.device, &token_of(&again))
+        .await
+        .json();
+    assert_eq!(unchanged["active"], false);
+    assert_ne!(
+        unchanged["deviceActivation"]["lastCheckedAtIso"], before[0]["last_checked_at"],
+        "the answer reports this check"
+    );
+    assert_eq!(
+        stored(stack),
+        before,
+        "an unchanged inactive answer within a minute is not written again"
     );
 }
 
@@ -539,15 +572,23 @@ async fn checkout_sends_exactly_the_design_parameters() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn checkout_retry_reuses_the_session() {
+async fn identical_checkouts_get_their_own_sessions_and_codes() {
     let stack = shared();
     let http = stack.http();
     let device = device("retry-0001");
-    let first = checkout(&http, &device, None).await.json();
-    let second = checkout(&http, &device, None).await.json();
-    assert_eq!(first["checkoutSessionId"], second["checkoutSessionId"]);
-    let other = checkout(&http, &device, Some("b@example.com")).await.json();
-    assert_ne!(first["checkoutSessionId"], other["checkoutSessionId"]);
+    let first = checkout(&http, &device, Some("b@example.com")).await.json();
+    let second = checkout(&http, &device, Some("b@example.com")).await.json();
+    assert_ne!(first["checkoutSessionId"], second["checkoutSessionId"]);
+    assert_ne!(first["activationCode"], second["activationCode"]);
+    let keys: Vec<Value> = stack
+        .stripe_requests()
+        .await
+        .into_iter()
+        .filter(|r| r["params"]["client_reference_id"] == device.as_str())
+        .map(|r| r["idempotency_key"].clone())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert_ne!(keys[0], keys[1], "idempotency keys are unique per request");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -706,7 +747,10 @@ async fn unknown_checkout_is_404() {
     let stack = shared();
     let http = stack.http();
     let device = device("unknown-0001");
-    let answer = activate(&http, &device, "cs_test_unknown").await;
+    let unpaid = checkout(&http, &device, None).await.json();
+    let session = unpaid["checkoutSessionId"].as_str().expect("a session");
+    let code = unpaid["activationCode"].as_str().expect("a code");
+    let answer = activate(&http, &device, session, code).await;
     assert_eq!(
         (answer.status, answer.code().as_str()),
         (404, "checkout_not_found")
@@ -768,8 +812,17 @@ async fn unsettled_checkout_is_active_with_a_24_hour_token() {
              '2026-01-01T00:00:00Z', CAST(strftime('%s', 'now') AS INTEGER))"
         ))
         .expect("insert");
+    let code = "0000-1111-2222-3333-4444-5555-6666-7777";
+    let hash = nyra_domain::activation::hash_hex(code).expect("a code");
+    stack
+        .worker
+        .d1(&format!(
+            "INSERT INTO checkout_sessions (checkout_session_id, device_id, code_hash, created_at) \
+             VALUES ('cs_test_unsettled', '{device}', '{hash}', '2026-01-01T00:00:00Z')"
+        ))
+        .expect("insert");
     let started = now();
-    let answer = activate(&stack.http(), &device, "cs_test_unsettled").await;
+    let answer = activate(&stack.http(), &device, "cs_test_unsettled", code).await;
     assert_eq!(answer.status, 200);
     let body = answer.json();
     assert_eq!(body["active"], true);

@@ -1,16 +1,23 @@
 //! `POST /api/billing/checkout`: a subscription-mode Stripe Checkout Session bound to the calling device.
 //!
-//! Order of refusals, all before Stripe is called except the last: the checkout switch
-//! `BILLING_CHECKOUT` not `test` or `live` (`503 checkout_disabled`), a missing secret
-//! (`503 config_missing`), a live key while the switch is not `live`
-//! (`503 live_mode_not_enabled`), then Stripe's answer (`400 invalid_body` when Stripe rejects
-//! the email, else `502 stripe_error`).
+//! Order of refusals, all before Stripe is called: the checkout switch `BILLING_CHECKOUT` not
+//! `test` or `live` (`503 checkout_disabled`), a missing secret (`503 config_missing`), a
+//! published fake secret outside the local env (`503 config_insecure`), a live key while the
+//! switch is not `live` (`503 live_mode_not_enabled`), a rate limit per client IP or per device
+//! (`429 rate_limited`, with `Retry-After`), an entitled device (`409 already_subscribed`).
+//! Then a fresh activation code: its Stripe idempotency key makes this request's session its own,
+//! Stripe's answer (`400 invalid_body` when Stripe rejects the email, else `502 stripe_error`), and
+//! the code's SHA-256 is stored with the session id (`503 storage_unavailable` when D1 fails).
 
 use crate::ctx::{CheckoutSwitch, Ctx, stripe_mode};
 use crate::problems::ApiError;
+use crate::store::checkouts;
+use crate::store::customers::{self, CustomerRow};
 use crate::stripe::CheckoutParams;
 use nyra_api::models::{CheckoutResponse, Problem, StripeMode};
 use nyra_api::server::{CreateCheckoutRequest, CreateCheckoutResponse};
+use nyra_domain::activation::{self, CODE_BYTES};
+use nyra_domain::license;
 use nyra_domain::time::iso;
 
 /// The secrets checkout needs, in the order they are reported.
@@ -21,7 +28,13 @@ const SECRETS: [&str; 4] = [
     "NYRA_BILLING_CANCEL_URL",
 ];
 
-/// Creates the Checkout Session and answers its URL, id and expiry.
+/// Rate limiter binding counting checkouts per client IP (wrangler `ratelimits`).
+const IP_LIMITER: &str = "CHECKOUT_IP_LIMITER";
+
+/// Rate limiter binding counting checkouts per device id (wrangler `ratelimits`).
+const DEVICE_LIMITER: &str = "CHECKOUT_DEVICE_LIMITER";
+
+/// Creates the Checkout Session and answers its URL, id, expiry and activation code.
 pub async fn handle(ctx: &Ctx, request: CreateCheckoutRequest) -> CreateCheckoutResponse {
     match answer(ctx, request).await {
         Ok(body) => CreateCheckoutResponse::Ok(body),
@@ -35,10 +48,21 @@ async fn answer(ctx: &Ctx, request: CreateCheckoutRequest) -> Result<CheckoutRes
         return Err(ApiError::CheckoutDisabled);
     }
     let [key, price, success_url, cancel_url] = ctx.secrets(SECRETS)?;
-    if stripe_mode(Some(&key)) == StripeMode::Live && switch != CheckoutSwitch::Live {
+    let live = stripe_mode(Some(&key)) == StripeMode::Live;
+    if live && switch != CheckoutSwitch::Live {
         return Err(ApiError::LiveModeNotEnabled);
     }
     let body = &request.body;
+    within_limits(ctx, &body.device_id).await?;
+    let db = ctx.db()?;
+    let now = ctx.now();
+    let rows = customers::bought_by(&db, &body.device_id)
+        .await
+        .map_err(|_| ApiError::StorageFailed)?;
+    if rows.iter().any(|row| entitled(ctx, row, live, now)) {
+        return Err(ApiError::AlreadySubscribed);
+    }
+    let code = activation::format_code(&ctx.random_bytes::<CODE_BYTES>()?);
     let params = CheckoutParams {
         price: &price,
         success_url: &success_url,
@@ -48,12 +72,41 @@ async fn answer(ctx: &Ctx, request: CreateCheckoutRequest) -> Result<CheckoutRes
     };
     let session = ctx
         .stripe(key)
-        .create_checkout(&params, ctx.now())
+        .create_checkout(&params, &activation::idempotency_key(&code))
         .await
         .map_err(|e| ApiError::stripe("create checkout session", e))?;
+    let hash = activation::hash_hex(&code).unwrap_or_default();
+    checkouts::insert(&db, &session.id, &body.device_id, &hash, &iso(now))
+        .await
+        .map_err(|_| ApiError::StorageFailed)?;
     Ok(CheckoutResponse {
         checkout_url: session.url,
         checkout_session_id: session.id,
         expires_at_iso: iso(session.expires_at),
+        activation_code: code,
     })
+}
+
+/// Counts this checkout against the per-IP and per-device limits.
+async fn within_limits(ctx: &Ctx, device_id: &str) -> Result<(), ApiError> {
+    let ip = ctx.client_ip().unwrap_or("unknown");
+    if !ctx
+        .within_rate_limit(IP_LIMITER, format!("ip:{ip}"))
+        .await?
+    {
+        return Err(ApiError::RateLimited("ip address"));
+    }
+    if !ctx
+        .within_rate_limit(DEVICE_LIMITER, format!("device:{device_id}"))
+        .await?
+    {
+        return Err(ApiError::RateLimited("device"));
+    }
+    Ok(())
+}
+
+/// Whether `row` entitles its device now, by the same rule as license status (the one call to
+/// `license::evaluate` here).
+fn entitled(ctx: &Ctx, row: &CustomerRow, live: bool, now: i64) -> bool {
+    license::evaluate(&row.entitlement_input(live), now, ctx.grace_hours()).active
 }

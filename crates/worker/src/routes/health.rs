@@ -1,10 +1,10 @@
-//! `GET /health`: required secrets and vars present, D1 reachable with every billing table.
+//! `GET /health`: required secrets and vars present (and, outside the local env, none a published fake), D1 reachable with every billing table.
 
 use crate::ctx::{Ctx, stripe_mode};
 use crate::store;
 use nyra_api::models::{D1Health, HealthReport};
 use nyra_api::server::HealthResponse;
-use nyra_domain::config::{REQUIRED_SECRETS, REQUIRED_VARS};
+use nyra_domain::config::{PREVIOUS_SIGNING_SECRET, REQUIRED_SECRETS, REQUIRED_VARS};
 
 /// Builds the health report; 503 when anything required is missing.
 pub async fn handle(ctx: &Ctx) -> HealthResponse {
@@ -16,14 +16,27 @@ pub async fn handle(ctx: &Ctx) -> HealthResponse {
             .collect()
     };
     let missing_secrets = missing(&REQUIRED_SECRETS, &|n| ctx.secret(n));
+    let checked: Vec<&str> = REQUIRED_SECRETS
+        .into_iter()
+        .chain([PREVIOUS_SIGNING_SECRET])
+        .collect();
+    let insecure_secrets: Vec<String> = ctx
+        .insecure_secrets(&checked)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let missing_vars = missing(&REQUIRED_VARS, &|n| ctx.var(n));
     let d1 = d1_health(ctx).await;
     let report = HealthReport {
-        ok: missing_secrets.is_empty() && missing_vars.is_empty() && d1.ok,
+        ok: missing_secrets.is_empty()
+            && insecure_secrets.is_empty()
+            && missing_vars.is_empty()
+            && d1.ok,
         service: "nyra-billing-api".to_owned(),
         stripe_api_version: ctx.var("STRIPE_API_VERSION").unwrap_or_default(),
         stripe_mode: stripe_mode(ctx.secret("STRIPE_SECRET_KEY").as_deref()),
         missing_secrets,
+        insecure_secrets,
         missing_vars,
         d1,
     };

@@ -1,25 +1,34 @@
-//! `GET /api/license/status`: first activation (app token + checkout) or refresh (device token), then the licence.
+//! `GET /api/license/status`: first activation (app token + checkout + activation code) or refresh (device token), then the licence.
 //!
 //! - First activation: `Authorization: Bearer NYRA_LICENSE_API_TOKEN` (compared in constant time)
-//!   with `checkoutSessionId`; the row is found by the (checkout_session_id, device_id) index.
-//!   Without `checkoutSessionId`: `400 invalid_query`. No row yet: `404 checkout_not_found`.
-//! - Refresh: `Authorization: Bearer <device access token>` verified for this `deviceId`
-//!   (`401 token_invalid|token_expired|device_mismatch`); the row by customer id and device id
-//!   (`404 customer_not_found`).
+//!   with `checkoutSessionId` and `activationCode`. Without `checkoutSessionId`: `400
+//!   invalid_query`. A missing code, or one whose SHA-256 is not the session's (constant-time
+//!   compare): `401 activation_code_invalid`, nothing written. No customer row yet: `404
+//!   checkout_not_found`. An entitled device then takes a seat (`customers::claim_seat`: beyond
+//!   `NYRA_MAX_DEVICES` the least recently checked device is replaced).
+//! - Refresh: `Authorization: Bearer <device access token>` verified for this `deviceId` with the
+//!   key its `kid` names (`401 token_invalid|token_expired|device_mismatch`); the row by customer
+//!   id (`404 customer_not_found` when the device was never activated). A replaced device gets
+//!   `200 active: false, reason: device_replaced` and no credentials; a token older than the
+//!   device's newest is `401 token_superseded`.
 //!
 //! Entitlement comes from `nyra_domain::license::evaluate` with `NYRA_OFFLINE_GRACE_HOURS`. An
-//! active device gets a token and a licence expiring at the same instant; an inactive one gets
-//! `200 active: false` and neither. Every answered check is recorded in `device_activations`:
-//! the customer row and the activation are read in one query, and the upsert is skipped when the
-//! answer is unchanged and was recorded less than `customers::TOUCH_SECONDS` ago.
+//! active device gets a new token (the next generation, recorded atomically) and a licence
+//! expiring at the same instant; an inactive one gets `200 active: false` and neither. Every
+//! answered check is recorded in `device_activations`; an inactive answer's upsert is skipped
+//! when it is unchanged and was recorded less than `customers::TOUCH_SECONDS` ago.
 
 use crate::ctx::{Ctx, stripe_mode};
 use crate::problems::ApiError;
 use crate::settle;
-use crate::store::customers::{self, ActivationRow, CustomerRow};
-use nyra_api::models::{DeviceActivation, Entitlement, LicenseStatus, Problem, StripeMode};
+use crate::store::checkouts;
+use crate::store::customers::{self, ActivationRow, CustomerRow, Seat};
+use nyra_api::models::{
+    DeviceActivation, Entitlement, LicenseReason, LicenseStatus, Problem, StripeMode,
+};
 use nyra_api::server::{LicenseStatusRequest, LicenseStatusResponse};
-use nyra_domain::license::{self, Decision, Keys, LicenseClaims, TokenClaims};
+use nyra_domain::activation;
+use nyra_domain::license::{self, Decision, KeyRing, LicenseClaims, TokenClaims};
 use nyra_domain::time::iso;
 use nyra_domain::webhook::state::Expect;
 use subtle::ConstantTimeEq;
@@ -29,6 +38,14 @@ const BEARER_MISSING: &str =
     "send Authorization: Bearer with the app token (first activation) or a device access token";
 
 const NOT_A_TOKEN: &str = "the bearer is neither the app token nor a device access token";
+
+/// How the request got in.
+enum Entry {
+    /// The app token with a valid activation code.
+    Activation,
+    /// A device access token of this generation.
+    Refresh(u64),
+}
 
 /// Answers the device's license state, with a fresh token and licence when it is entitled.
 pub async fn handle(ctx: &Ctx, request: LicenseStatusRequest) -> LicenseStatusResponse {
@@ -52,56 +69,60 @@ async fn answer(ctx: &Ctx, request: LicenseStatusRequest) -> Result<LicenseStatu
     let keys = ctx.signing_keys(&signing)?;
     let db = ctx.db()?;
     let now = ctx.now();
-    let row = if same_secret(bearer, &app_token) {
-        first_activation(&db, &request).await?
+    let device_id = request.device_id.as_str();
+    let (row, entry) = if same_secret(bearer, &app_token) {
+        (first_activation(&db, &request).await?, Entry::Activation)
     } else {
-        refresh(&db, &keys, bearer, &request.device_id, now).await?
+        refresh(&db, &keys, bearer, device_id, now).await?
     };
+    if let Entry::Refresh(generation) = entry {
+        match row.seat(generation) {
+            Seat::Unknown => return Err(ApiError::CustomerNotFound),
+            Seat::Replaced => return Ok(replaced(&row, device_id)),
+            Seat::Superseded => return Err(ApiError::TokenSuperseded),
+            Seat::Current => {}
+        }
+    }
     let expect = Expect {
         price_id: &price,
         livemode: stripe_mode(Some(&stripe_key)) == StripeMode::Live,
     };
-    let row = settle::if_unsettled(
-        ctx,
-        &db,
-        row,
-        stripe_key.clone(),
-        &expect,
-        &request.device_id,
-    )
-    .await;
-    let decision = license::evaluate(
-        &row.entitlement_input(expect.livemode),
-        now,
-        ctx.grace_hours(),
-    );
-    let activation = match row.fresh_activation(decision.active, now) {
-        Some(activation) => activation,
-        None => record(&db, &row, &request.device_id, now, decision.active).await?,
-    };
-    Ok(body(
-        &keys,
-        &row,
-        &request.device_id,
-        &decision,
-        activation,
-        now,
-    ))
+    let row = settle::if_unsettled(ctx, &db, row, stripe_key.clone(), &expect, device_id).await;
+    let input = row.entitlement_input(expect.livemode);
+    let decision = license::evaluate(&input, now, ctx.grace_hours());
+    let activation = record(ctx, &db, &row, device_id, &entry, &decision, now).await?;
+    Ok(body(&keys, &row, device_id, &decision, activation, now))
 }
 
-/// Upserts the activation row and returns it as stored.
+/// Writes this check: an active answer seats the device (activation) or rotates its token
+/// (refresh); an inactive one only records the check.
 async fn record(
+    ctx: &Ctx,
     db: &D1Database,
     row: &CustomerRow,
     device_id: &str,
+    entry: &Entry,
+    decision: &Decision,
     now: i64,
-    active: bool,
 ) -> Result<ActivationRow, ApiError> {
-    customers::record_check(db, &row.customer_id, device_id, &iso(now), active)
-        .await
-        .ok()
-        .flatten()
-        .ok_or(ApiError::StorageFailed)
+    let (customer, now_iso) = (&row.customer_id, iso(now));
+    let written = match (decision.active, entry) {
+        (true, Entry::Activation) => {
+            customers::claim_seat(db, customer, device_id, &now_iso, ctx.max_devices()).await
+        }
+        (true, Entry::Refresh(generation)) => {
+            let rotated = customers::rotate_token(db, customer, device_id, &now_iso, *generation);
+            match rotated.await {
+                Ok(None) => return Err(ApiError::TokenSuperseded),
+                other => other,
+            }
+        }
+        (false, _) => match row.fresh_activation(false, now) {
+            Some(activation) => return Ok(activation),
+            None => customers::record_check(db, customer, device_id, &now_iso, false).await,
+        },
+    };
+    written.ok().flatten().ok_or(ApiError::StorageFailed)
 }
 
 /// Constant-time equality of two secrets (length leaks, content does not).
@@ -109,6 +130,7 @@ fn same_secret(given: &str, expected: &str) -> bool {
     bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
 }
 
+/// Checks the activation code against the session's stored hash, then reads the customer row.
 async fn first_activation(
     db: &D1Database,
     request: &LicenseStatusRequest,
@@ -119,6 +141,13 @@ async fn first_activation(
         .ok_or(ApiError::InvalidQuery(
             "checkoutSessionId: required for first activation with the app token",
         ))?;
+    let code = request.activation_code.as_deref().unwrap_or_default();
+    let stored = checkouts::code_hash(db, checkout)
+        .await
+        .map_err(|_| ApiError::StorageFailed)?;
+    if !activation::matches(code, stored.as_deref().unwrap_or_default()) {
+        return Err(ApiError::ActivationCodeInvalid);
+    }
     customers::by_checkout(db, checkout, &request.device_id)
         .await
         .map_err(|_| ApiError::StorageFailed)?
@@ -127,33 +156,59 @@ async fn first_activation(
 
 async fn refresh(
     db: &D1Database,
-    keys: &Keys,
+    keys: &KeyRing,
     bearer: &str,
     device_id: &str,
     now: i64,
-) -> Result<CustomerRow, ApiError> {
+) -> Result<(CustomerRow, Entry), ApiError> {
     if !bearer.starts_with(license::TOKEN_PREFIX) {
         return Err(ApiError::Unauthorized(NOT_A_TOKEN));
     }
-    let claims = license::verify(keys, bearer, device_id, now)?;
-    customers::by_customer_device(db, &claims.customer_id, device_id)
+    let verified = license::verify_in_ring(keys, bearer, Some(device_id), now)?;
+    let row = customers::by_customer(db, &verified.claims.customer_id, device_id)
         .await
         .map_err(|_| ApiError::StorageFailed)?
-        .ok_or(ApiError::CustomerNotFound)
+        .ok_or(ApiError::CustomerNotFound)?;
+    Ok((row, Entry::Refresh(verified.generation)))
+}
+
+/// A replaced device's answer: inactive, `reason: device_replaced`, no credentials, nothing written.
+fn replaced(row: &CustomerRow, device_id: &str) -> LicenseStatus {
+    LicenseStatus {
+        active: false,
+        entitlement: Entitlement::None,
+        status: row.status.clone(),
+        payment_issue: false,
+        customer_id: row.customer_id.clone(),
+        device_id: device_id.to_owned(),
+        current_period_end_iso: row.period_end().map(iso),
+        cancel_at_period_end: row.cancels_at_period_end(),
+        offline_grace_ends_at_iso: None,
+        device_activation: DeviceActivation {
+            activated_at_iso: row.activated_at.clone().unwrap_or_default(),
+            last_checked_at_iso: row.last_checked_at.clone().unwrap_or_default(),
+            active: false,
+        },
+        license: None,
+        device_access_token: None,
+        device_access_token_expires_at_iso: None,
+        reason: Some(LicenseReason::DeviceReplaced),
+    }
 }
 
 /// The answer body; the token and licence share `decision.token_expires_at`.
 fn body(
-    keys: &Keys,
+    keys: &KeyRing,
     row: &CustomerRow,
     device_id: &str,
     decision: &Decision,
     activation: ActivationRow,
     now: i64,
 ) -> LicenseStatus {
+    let generation = activation.generation();
     let credentials = decision
         .token_expires_at
-        .map(|expires_at| credentials(keys, row, device_id, now, expires_at));
+        .map(|expires_at| credentials(keys, row, device_id, (now, expires_at), generation));
     let (token, license, token_expiry) = match credentials {
         Some((token, license, expiry)) => (Some(token), Some(license), Some(expiry)),
         None => (None, None, None),
@@ -176,16 +231,18 @@ fn body(
         license,
         device_access_token: token,
         device_access_token_expires_at_iso: token_expiry,
+        reason: None,
     }
 }
 
-/// `(token, licence, token expiry ISO)`, the expiry text being exactly the token's signed `expiresAt`.
+/// `(token, licence, token expiry ISO)` with the current keys, the expiry text being exactly the
+/// token's signed `expiresAt`; the token carries `generation`.
 fn credentials(
-    keys: &Keys,
+    keys: &KeyRing,
     row: &CustomerRow,
     device_id: &str,
-    now: i64,
-    expires_at: i64,
+    (now, expires_at): (i64, i64),
+    generation: u64,
 ) -> (String, String, String) {
     let claims = TokenClaims {
         customer_id: row.customer_id.clone(),
@@ -202,8 +259,8 @@ fn credentials(
         expires_at,
     };
     (
-        license::issue(keys, &claims),
-        license::sign(keys, &licence),
+        license::issue_generation(keys.current(), &claims, generation),
+        license::sign(keys.current(), &licence),
         claims.expires_at_iso(),
     )
 }

@@ -1,13 +1,15 @@
 //! `POST /api/billing/portal`: a Stripe Customer Portal session for the customer of a device access token.
 //!
-//! The token's MAC and expiry are verified with `nyra_domain::license::verify_any_device`, and
-//! the customer and device come from the verified claims. The customer's row must still belong
-//! to that device (`404 customer_not_found` otherwise). The return URL is always
-//! `NYRA_BILLING_RETURN_URL`, never one the caller supplies.
+//! The token's MAC (with the key its `kid` names) and expiry are verified with
+//! `nyra_domain::license::verify_in_ring`, and the customer and device come from the verified
+//! claims. The device must have been activated for that customer (`404 customer_not_found`),
+//! still hold its seat (`401 device_replaced`) and present its newest token (`401
+//! token_superseded`). The return URL is always `NYRA_BILLING_RETURN_URL`, never one the caller
+//! supplies.
 
 use crate::ctx::Ctx;
 use crate::problems::ApiError;
-use crate::store::customers;
+use crate::store::customers::{self, Seat};
 use nyra_api::models::{PortalResponse, Problem};
 use nyra_api::server::{CreatePortalRequest, CreatePortalResponse};
 use nyra_domain::license;
@@ -33,12 +35,19 @@ async fn answer(ctx: &Ctx, request: CreatePortalRequest) -> Result<PortalRespons
     ])?;
     let keys = ctx.signing_keys(&signing)?;
     let now = ctx.now();
-    let claims = license::verify_any_device(&keys, &bearer, now)?;
+    let verified = license::verify_in_ring(&keys, &bearer, None, now)?;
+    let claims = &verified.claims;
     let db = ctx.db()?;
-    customers::by_customer_device(&db, &claims.customer_id, &claims.device_id)
+    let row = customers::by_customer(&db, &claims.customer_id, &claims.device_id)
         .await
         .map_err(|_| ApiError::StorageFailed)?
         .ok_or(ApiError::CustomerNotFound)?;
+    match row.seat(verified.generation) {
+        Seat::Unknown => return Err(ApiError::CustomerNotFound),
+        Seat::Replaced => return Err(ApiError::DeviceReplaced),
+        Seat::Superseded => return Err(ApiError::TokenSuperseded),
+        Seat::Current => {}
+    }
     let portal_url = ctx
         .stripe(key)
         .create_portal(&claims.customer_id, &return_url, now)

@@ -1,5 +1,6 @@
 //! D1 access through prepared statements, one submodule per table family.
 
+pub mod checkouts;
 pub mod customers;
 pub mod events;
 
@@ -15,8 +16,13 @@ struct TableRow {
 
 /// The billing tables D1 lacks, or an error when D1 does not answer.
 pub async fn missing_tables(db: &D1Database) -> worker::Result<Vec<String>> {
+    let placeholders: Vec<String> = (1..=TABLES.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({})",
+        placeholders.join(", ")
+    );
     let rows = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?1, ?2, ?3)")
+        .prepare(sql)
         .bind(&TABLES.map(Into::into))?
         .all()
         .await?

@@ -269,10 +269,7 @@ pub fn status_of(code: ErrorCode) -> u16 {
         RateLimited => 429,
         InternalError => 500,
         StripeError => 502,
-        CheckoutDisabled
-        | LiveModeNotEnabled
-        | ConfigMissing
-        | ConfigInsecure
+        CheckoutDisabled | LiveModeNotEnabled | ConfigMissing | ConfigInsecure
         | StorageUnavailable => 503,
     }
 }

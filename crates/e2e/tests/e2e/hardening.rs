@@ -96,40 +96,8 @@ impl Stack {
     /// Checkout, then pay in the emulator (which delivers the events before it answers); returns
     /// the first-activation query parameters (`checkoutSessionId` and `activationCode`).
     async fn pay(&self, device: &str) -> String {
-        let answer = self
-            .http()
-            .post_json(CHECKOUT, &[], &json!({"deviceId": device}))
-            .await;
-        assert_eq!(answer.status, 200, "{}", answer.json());
-        let session = answer.json()["checkoutSessionId"]
-            .as_str()
-            .expect("a session id")
-            .to_owned();
-        let code = answer.json()["activationCode"]
-            .as_str()
-            .expect("an activation code")
-            .to_owned();
-        let paid: Value = reqwest::Client::new()
-            .post(format!(
-                "{}/_emulator/checkout/sessions/{session}/pay",
-                self.emulator
-            ))
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("the emulator answers")
-            .json()
-            .await
-            .expect("json");
-        for event in paid["events"].as_array().expect("events") {
-            let last = event["deliveries"].as_array().and_then(|d| d.last());
-            assert_eq!(
-                last.map(|d| d["status"].clone()),
-                Some(json!(200)),
-                "event {} was not accepted: {event}",
-                event["type"]
-            );
-        }
+        let body = json!({"deviceId": device});
+        let (session, code, _) = self.checkout_and_pay(&body).await;
         format!("checkoutSessionId={session}&activationCode={code}")
     }
 

@@ -145,20 +145,23 @@ impl Stack {
     }
 
     /// Checkout with `body`, then pay in the emulator (which delivers the events before it
-    /// answers): the checkout session id and the emulator's pay answer.
-    pub async fn checkout_and_pay(&self, body: &Value) -> (String, Value) {
+    /// answers): the checkout session id, its activation code and the emulator's pay answer.
+    pub async fn checkout_and_pay(&self, body: &Value) -> (String, String, Value) {
         let answer = self.http().post_json(CHECKOUT, &[], body).await;
         assert_eq!(answer.status, 200, "{}", answer.json());
-        let session = answer.json()["checkoutSessionId"]
-            .as_str()
-            .expect("a session id")
-            .to_owned();
+        let text = |name: &str| {
+            answer.json()[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {name}"))
+                .to_owned()
+        };
+        let (session, code) = (text("checkoutSessionId"), text("activationCode"));
         let pay = self
             .control_delivered(
                 &format!("/_emulator/checkout/sessions/{session}/pay"),
                 json!({}),
             )
             .await;
-        (session, pay)
+        (session, code, pay)
     }
 }

@@ -57,6 +57,8 @@ pub struct Checkout {
     pub session_id: String,
     /// Where the buyer pays.
     pub url: String,
+    /// The buyer's activation code for first activation (kept in memory, never printed).
+    pub activation_code: String,
 }
 
 /// `active, status S, entitlement E` of a license answer.
@@ -147,12 +149,20 @@ pub async fn checkout(api: &Api, options: &Options) -> Check<Checkout> {
     }
     let text = |key: &str| answer.json[key].as_str().unwrap_or_default().to_owned();
     let (session_id, url) = (text("checkoutSessionId"), text("checkoutUrl"));
-    if session_id.is_empty() || url.is_empty() {
-        return Err("the answer has no checkoutSessionId or checkoutUrl".to_owned());
+    let activation_code = text("activationCode");
+    if session_id.is_empty() || url.is_empty() || activation_code.is_empty() {
+        return Err(
+            "the answer has no checkoutSessionId, checkoutUrl or activationCode".to_owned(),
+        );
     }
     hosted_checkout(&url, options.pay_with_emulator.as_deref())?;
-    let detail = format!("{url} (session {session_id})");
-    Ok((Checkout { session_id, url }, detail))
+    let detail = format!("{url} (session {session_id}, activation code received)");
+    let checkout = Checkout {
+        session_id,
+        url,
+        activation_code,
+    };
+    Ok((checkout, detail))
 }
 
 /// The URL is https on a `stripe.com` host, or under the emulator's base when paying there.

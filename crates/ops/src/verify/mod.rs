@@ -483,7 +483,7 @@ async fn pay_and_activate(
         wait::announce(&checkout.url);
     }
     let countdown = options.interactive && options.pay_with_emulator.is_none();
-    let polled = wait::activation(options, &checkout.session_id, countdown).await;
+    let polled = wait::activation(options, checkout, countdown).await;
     let stop = if polled.interrupted {
         Stop::Interrupted
     } else {

@@ -9,7 +9,7 @@ use nyra_client::types::LicenseStatus;
 use nyra_client::{Desktop, DesktopError};
 
 use super::Options;
-use super::checks::{Check, describe_status};
+use super::checks::{Check, Checkout, describe_status};
 
 /// Seconds between two activation polls.
 const POLL_EVERY: u64 = 3;
@@ -92,8 +92,10 @@ pub fn announce(url: &str) {
 }
 
 /// Polls first activation until active, refused, the deadline, or Ctrl-C (when interactive).
-pub async fn activation(options: &Options, session: &str, countdown: bool) -> Polled {
-    let desktop = Desktop::new(options.base.clone(), options.device_id.clone());
+pub async fn activation(options: &Options, checkout: &Checkout, countdown: bool) -> Polled {
+    let desktop = Desktop::new(options.base.clone(), options.device_id.clone())
+        .with_activation_code(checkout.activation_code.clone());
+    let session = checkout.session_id.as_str();
     let mut interrupt = Interrupt::new(options.interactive);
     let started = Instant::now();
     let mut polls = 0;

@@ -131,9 +131,25 @@ async fn deliver(http: &Http, event: &Value) -> bool {
     answer.json()["handled"].as_bool().expect("handled")
 }
 
+/// The activation code of every crafted checkout (its hash is stored as the checkout route would).
+const CODE: &str = "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789";
+
+/// Records the crafted checkout's activation code, as `POST /api/billing/checkout` does.
+fn issue_code(customer: &Customer) {
+    let hash = nyra_domain::activation::hash_hex(CODE).expect("a valid code");
+    let sql = format!(
+        "INSERT OR IGNORE INTO checkout_sessions (checkout_session_id, device_id, code_hash, created_at) \
+         VALUES ('{}', '{}', '{hash}', '2026-01-01T00:00:00Z')",
+        customer.id("cs"),
+        customer.device()
+    );
+    shared().d1(&sql).expect("d1 insert");
+}
+
 async fn activate(http: &Http, customer: &Customer) -> Answer {
+    issue_code(customer);
     let target = format!(
-        "/api/license/status?deviceId={}&checkoutSessionId={}",
+        "/api/license/status?deviceId={}&checkoutSessionId={}&activationCode={CODE}",
         customer.device(),
         customer.id("cs")
     );
@@ -329,6 +345,10 @@ async fn activation_with_only_the_checkout_event_settles_from_stripe() {
         .as_str()
         .expect("a session")
         .to_owned();
+    let code = checkout.json()["activationCode"]
+        .as_str()
+        .expect("a code")
+        .to_owned();
     let pay = format!(
         "{}/_emulator/checkout/sessions/{session}/pay",
         emulator.base_url()
@@ -358,7 +378,9 @@ async fn activation_with_only_the_checkout_event_settles_from_stripe() {
         ["current_period_end"]
         .as_i64()
         .expect("a period end");
-    let target = format!("/api/license/status?deviceId={device}&checkoutSessionId={session}");
+    let target = format!(
+        "/api/license/status?deviceId={device}&checkoutSessionId={session}&activationCode={code}"
+    );
     let bearer = format!("Bearer {LICENSE_API_TOKEN}");
     let body = http
         .get(&target, &[("authorization", &bearer)])

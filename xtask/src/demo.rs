@@ -1,11 +1,14 @@
 //! `cargo xtask demo`: walks the paid journey against a running `cargo xtask dev` stack, step by step.
 //!
 //! checkout → pay in the emulator → webhooks received → first activation → refresh → offline
-//! license check → portal → cancel at period end → emulator time travel past the grace
-//! boundary → license inactive. Any answer that disagrees ends the demo with an error.
+//! license check → portal → renewal payment failed (licensed only for the paid period plus
+//! grace, `paymentIssue`) → renewal paid late (the full new period) → cancel at period end →
+//! emulator time travel past the grace boundary → license inactive. Any answer that disagrees
+//! ends the demo with an error.
 
 use crate::run::{Result, root};
-use nyra_domain::license::{Keys, LicenseError, verify_license};
+use nyra_domain::license::{Keys, LicenseError, TOKEN_HARD_CAP_SECONDS, verify_license};
+use nyra_domain::time::{iso, parse_iso};
 use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -54,6 +57,7 @@ async fn walk() -> Result<()> {
     say(6, "offline license check", &demo.offline(&refreshed)?);
     say(7, "portal", &demo.portal(&token(&refreshed)?).await?);
     let subscription = text(&pay, "subscription")?;
+    let refreshed = demo.failed_renewal(&subscription, &refreshed).await?;
     let latest = demo.cancel_at_period_end(&subscription, &refreshed).await?;
     demo.time_travel(&latest).await?;
     println!("\ndemo: every step agreed");
@@ -147,11 +151,47 @@ impl Demo {
         Ok(format!("open {}", text(&answer, "portalUrl")?))
     }
 
+    /// Steps 8 and 9: the renewal payment fails, so the licence ends at the PAID period's end
+    /// plus grace (not the new period's) with `paymentIssue`; then it is paid late and the full
+    /// new period is back. Returns the status after the late payment.
+    async fn failed_renewal(&self, subscription: &str, status: &Value) -> Result<Value> {
+        let paid_end = instant(status, "currentPeriodEndIso")?;
+        let grace = instant(status, "offlineGraceEndsAtIso")? - paid_end;
+        let path = |action: &str| format!("/_emulator/subscriptions/{subscription}/{action}");
+        let failed = self.control(&path("fail_payment")).await?;
+        say(8, "renewal payment failed", &delivered(&failed)?);
+        let past_due = self.refresh(&token(status)?).await?;
+        let new_end = instant(&past_due, "currentPeriodEndIso")?;
+        expect(
+            past_due["active"] == true && past_due["paymentIssue"] == true && new_end > paid_end,
+            &format!(
+                "after the failed renewal: expected active with a payment issue, got {past_due}"
+            ),
+        )?;
+        let until = licensed_until(&past_due, paid_end + grace)?;
+        println!("      paymentIssue=true, period now ends {}", iso(new_end));
+        println!("      licensed only until the paid period end + grace: {until}");
+        let late = self.control(&path("renew")).await?;
+        say(9, "renewal paid late", &delivered(&late)?);
+        let back = self.refresh(&token(&past_due)?).await?;
+        expect(
+            back["active"] == true
+                && back["paymentIssue"] == false
+                && instant(&back, "currentPeriodEndIso")? == new_end,
+            &format!(
+                "after paying late: expected the new period without a payment issue, got {back}"
+            ),
+        )?;
+        let until = licensed_until(&back, new_end + grace)?;
+        println!("      the full new period is back: {until}");
+        Ok(back)
+    }
+
     /// Cancels at the period end; returns the refresh answer (its token is now the newest).
     async fn cancel_at_period_end(&self, subscription: &str, status: &Value) -> Result<Value> {
         let path = format!("/_emulator/subscriptions/{subscription}/cancel_at_period_end");
         let answer = self.control(&path).await?;
-        say(8, "cancel at period end", &delivered(&answer)?);
+        say(10, "cancel at period end", &delivered(&answer)?);
         let after = self.refresh(&token(status)?).await?;
         expect(
             after["active"] == true && after["cancelAtPeriodEnd"] == true,
@@ -173,7 +213,7 @@ impl Demo {
             .await?;
         let days = seconds / 86_400;
         say(
-            9,
+            11,
             &format!("emulator clock +{days} days"),
             &delivered(&answer)?,
         );
@@ -182,7 +222,7 @@ impl Demo {
             after["active"] == false && after["deviceAccessToken"].is_null(),
             &format!("after the boundary: expected inactive, got {after}"),
         )?;
-        say(10, "license after the boundary", &describe(&after));
+        say(12, "license after the boundary", &describe(&after));
         Ok(())
     }
 
@@ -249,6 +289,37 @@ fn delivered(answer: &Value) -> Result<String> {
         ));
     }
     Ok(format!("{} events\n{}", events.len(), lines.join("\n")))
+}
+
+/// Checks the licence's grace boundary is `boundary` and its token expires there (or at the
+/// 45-day cap from issue, when that comes first); describes both.
+fn licensed_until(status: &Value, boundary: i64) -> Result<String> {
+    let grace_end = instant(status, "offlineGraceEndsAtIso")?;
+    let expires = instant(status, "deviceAccessTokenExpiresAtIso")?;
+    let cap = now() + TOKEN_HARD_CAP_SECONDS;
+    let capped = boundary > cap - 120 && (expires - cap).abs() <= 120;
+    expect(
+        grace_end == boundary && (expires == boundary || capped),
+        &format!(
+            "expected the licence to end at {}, got {status}",
+            iso(boundary)
+        ),
+    )?;
+    let note = if expires == boundary {
+        ""
+    } else {
+        " (45-day cap)"
+    };
+    Ok(format!(
+        "grace ends {}, token until {}{note}",
+        iso(grace_end),
+        iso(expires)
+    ))
+}
+
+/// An ISO instant field of a status, in unix seconds.
+fn instant(status: &Value, field: &str) -> Result<i64> {
+    parse_iso(&text(status, field)?).ok_or_else(|| format!("{field} is not an instant: {status}"))
 }
 
 fn describe(status: &Value) -> String {

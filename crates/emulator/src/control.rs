@@ -1,4 +1,5 @@
-//! The `/_emulator` control routes: pay, renew, fail, cancel, time travel, redeliver, faults, logs.
+//! The `/_emulator` control routes: pay (by card or async), settle an async payment, renew, fail,
+//! cancel, time travel, redeliver, faults, logs.
 
 use std::sync::Arc;
 
@@ -14,12 +15,17 @@ use serde_json::{Value, json};
 use crate::deliver::deliver_all;
 use crate::events::summary;
 use crate::lifecycle::{self, ControlError, Outcome};
+use crate::payment::{self, Method};
 use crate::state::{Fault, FaultMode, Shared, Store};
 
 /// The `/_emulator` router.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_emulator/checkout/sessions/{id}/pay", post(pay))
+        .route(
+            "/_emulator/checkout/sessions/{id}/async",
+            post(settle_async),
+        )
         .route(
             "/_emulator/subscriptions/{id}/{action}",
             post(subscription_action),
@@ -68,15 +74,69 @@ pub async fn perform(
 
 type ControlAnswer = Result<Json<Value>, ControlError>;
 
-async fn pay(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> ControlAnswer {
-    perform(&shared, |store| lifecycle::pay(store, &id))
+/// `{"async": true}` pays by a processing bank debit; no body (or `{}`) pays by card.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pay {
+    #[serde(default, rename = "async")]
+    asynchronous: bool,
+}
+
+async fn pay(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ControlAnswer {
+    let Pay { asynchronous } = parse_or_default(&body)?;
+    let method = if asynchronous {
+        Method::Async
+    } else {
+        Method::Card
+    };
+    perform(&shared, |store| payment::pay(store, &id, method))
         .await
         .map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AsyncOutcome {
+    outcome: String,
+}
+
+async fn settle_async(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ControlAnswer {
+    let AsyncOutcome { outcome } = parse(&body)?;
+    let succeeded = match outcome.as_str() {
+        "succeeded" => true,
+        "failed" => false,
+        other => {
+            let msg = format!("unknown outcome '{other}': use succeeded or failed");
+            return Err(ControlError::BadRequest(msg));
+        }
+    };
+    perform(&shared, |store| {
+        payment::settle_async(store, &id, succeeded)
+    })
+    .await
+    .map(Json)
+}
+
+/// `{"invoice_now": true}` adds Stripe's final invoice ($0 here) after the deletion.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Cancel {
+    #[serde(default)]
+    invoice_now: bool,
 }
 
 async fn subscription_action(
     State(shared): State<Arc<Shared>>,
     Path((id, action)): Path<(String, String)>,
+    body: Bytes,
 ) -> ControlAnswer {
     let answer = match action.as_str() {
         "renew" => perform(&shared, |s| lifecycle::renew(s, &id)).await,
@@ -84,7 +144,10 @@ async fn subscription_action(
         "cancel_at_period_end" => {
             perform(&shared, |s| lifecycle::cancel_at_period_end(s, &id)).await
         }
-        "cancel" => perform(&shared, |s| lifecycle::cancel(s, &id, None)).await,
+        "cancel" => {
+            let Cancel { invoice_now } = parse_or_default(&body)?;
+            perform(&shared, |s| lifecycle::cancel_now(s, &id, invoice_now)).await
+        }
         _ => Err(ControlError::NotFound(format!(
             "unknown action '{action}': use renew, fail_payment, cancel_at_period_end or cancel"
         ))),
@@ -175,4 +238,14 @@ async fn faults(State(shared): State<Arc<Shared>>, body: Bytes) -> ControlAnswer
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {
     serde_json::from_slice(body)
         .map_err(|e| ControlError::BadRequest(format!("bad JSON body: {e}")))
+}
+
+/// Like [`parse`], but an empty body means the defaults.
+fn parse_or_default<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+) -> Result<T, ControlError> {
+    if body.trim_ascii().is_empty() {
+        return Ok(T::default());
+    }
+    parse(body)
 }

@@ -13,7 +13,9 @@
 //! `Request-Id`. Unknown parameters answer `parameter_unknown`, missing ones
 //! `parameter_missing`, both naming `param`.
 //!
-//! - `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`
+//! - `POST /v1/checkout/sessions` (`mode=subscription` with a recurring price, or
+//!   `mode=payment` with a one-time price: any `price_...` id containing `one_time`, optionally
+//!   `customer_creation=always`), `GET /v1/checkout/sessions/{id}`
 //! - `POST /v1/billing_portal/sessions`
 //! - `GET /v1/subscriptions/{id}`, `/v1/customers/{id}`, `/v1/invoices/{id}`
 //!
@@ -28,11 +30,14 @@
 //!
 //! | route | emits |
 //! |---|---|
-//! | `POST /_emulator/checkout/sessions/{id}/pay` | `customer.created`, `checkout.session.completed`, `customer.subscription.created`, `invoice.created`, `invoice.finalized`, `invoice.paid`, `invoice.payment_succeeded`, `entitlements.active_entitlement_summary.updated` |
+//! | `POST /_emulator/checkout/sessions/{id}/pay` | `customer.created`, `checkout.session.completed`, `customer.subscription.created`, `invoice.created`, `invoice.finalized`, `invoice.paid`, `invoice.payment_succeeded`, `entitlements.active_entitlement_summary.updated` (payment mode: `checkout.session.completed`, after `customer.created` only with `customer_creation=always`) |
+//! | `.../pay` `{"async": true}` | `customer.created`, `checkout.session.completed` (`payment_status: "unpaid"`), `customer.subscription.created` (`incomplete`), `invoice.created`, `invoice.finalized` (`open`) |
+//! | `POST /_emulator/checkout/sessions/{id}/async` `{"outcome": "succeeded"}` | `invoice.paid`, `invoice.payment_succeeded`, `customer.subscription.updated` (`active`), `checkout.session.async_payment_succeeded`, `entitlements.active_entitlement_summary.updated` |
+//! | `.../async` `{"outcome": "failed"}` | `invoice.payment_failed`, `checkout.session.async_payment_failed`, `customer.subscription.updated` (`incomplete_expired`) |
 //! | `POST /_emulator/subscriptions/{id}/renew` | `invoice.created`, `invoice.finalized`, `invoice.paid`, `invoice.payment_succeeded`, `customer.subscription.updated` (a past-due subscription: its open invoice is paid, so no `created`/`finalized`) |
 //! | `POST /_emulator/subscriptions/{id}/fail_payment` | `invoice.payment_failed`, `customer.subscription.updated` (period moves on, status `past_due`; again: only `invoice.payment_failed`) |
 //! | `POST /_emulator/subscriptions/{id}/cancel_at_period_end` | `customer.subscription.updated` |
-//! | `POST /_emulator/subscriptions/{id}/cancel` | `customer.subscription.deleted` |
+//! | `POST /_emulator/subscriptions/{id}/cancel` | `customer.subscription.deleted`; with `{"invoice_now": true}` then a $0 final invoice whose line ends at the cancel instant: `invoice.created`, `invoice.finalized`, `invoice.paid`, `invoice.payment_succeeded` |
 //! | `POST /_emulator/clock/advance` `{"seconds": N}` | per due subscription: `deleted` if cancelling at period end, else renewals (past-due ones wait) |
 //! | `POST /_emulator/events/{id}/redeliver` | the same event bytes, freshly signed |
 //!
@@ -56,6 +61,7 @@ mod ids;
 mod lifecycle;
 mod objects;
 mod pages;
+mod payment;
 mod state;
 
 use std::net::SocketAddr;

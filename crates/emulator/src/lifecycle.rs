@@ -1,11 +1,12 @@
-//! What Stripe does when a checkout is paid or a subscription moves on, and which events that emits.
+//! What Stripe does when a subscription moves on (renewal, failed payment, cancellation, time
+//! passing), and which events that emits; the invoice steps shared with [`crate::payment`].
 
 use serde_json::{Map, Value, json};
 
 use crate::events::emit;
 use crate::ids::new_id;
-use crate::objects::{self, PERIOD};
-use crate::state::{Customer, Invoice, Store, Subscription};
+use crate::objects::{self, AMOUNT, PERIOD};
+use crate::state::{Invoice, Store, Subscription};
 
 /// Why a control action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -29,11 +30,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn emit(&mut self, store: &mut Store, kind: &str, object: Value, previous: Option<Value>) {
+    /// Records an event and appends it to the outcome.
+    pub fn emit(&mut self, store: &mut Store, kind: &str, object: Value, previous: Option<Value>) {
         self.events.push(emit(store, kind, object, previous));
     }
 
-    fn note(&mut self, key: &str, id: &str) {
+    /// Names an object the action touched in the control answer.
+    pub fn note(&mut self, key: &str, id: &str) {
         self.objects.insert(key.to_owned(), json!(id));
     }
 }
@@ -43,107 +46,10 @@ pub const DEFAULT_EMAIL: &str = "buyer@example.com";
 /// Most periods one clock advance may renew per subscription.
 const MAX_RENEWALS: usize = 1000;
 
-/// Pays an open Checkout Session: customer, active subscription, paid first invoice, entitlement.
-pub fn pay(store: &mut Store, session_id: &str) -> Result<Outcome, ControlError> {
-    let now = store.now();
-    let session = store.sessions.get(session_id).cloned().ok_or_else(|| {
-        ControlError::NotFound(format!("no such checkout session: '{session_id}'"))
-    })?;
-    if session.complete {
-        return Err(ControlError::Conflict(
-            "checkout session is already paid".into(),
-        ));
-    }
-    if session.expires_at <= now {
-        return Err(ControlError::Conflict(
-            "checkout session has expired".into(),
-        ));
-    }
-    let email = session
-        .customer_email
-        .clone()
-        .unwrap_or_else(|| DEFAULT_EMAIL.into());
-    let customer = Customer {
-        id: new_id("cus_test_", 14),
-        created: now,
-        email,
-    };
-    let mut sub = Subscription {
-        id: new_id("sub_test_", 24),
-        customer: customer.id.clone(),
-        created: now,
-        status: "active",
-        metadata: session.subscription_metadata.clone(),
-        item_id: new_id("si_", 14),
-        price: session.price.clone(),
-        quantity: session.quantity,
-        period_start: now,
-        period_end: now + PERIOD,
-        cancel_at_period_end: false,
-        cancel_at: None,
-        canceled_at: None,
-        ended_at: None,
-        latest_invoice: None,
-    };
-    let mut invoice = draft_invoice(
-        store,
-        &sub,
-        &customer.email,
-        "subscription_create",
-        (now, now),
-    );
-    sub.latest_invoice = Some(invoice.id.clone());
-
-    let mut paid = session;
-    paid.complete = true;
-    paid.customer = Some(customer.id.clone());
-    paid.subscription = Some(sub.id.clone());
-    paid.invoice = Some(invoice.id.clone());
-    paid.paid_email = Some(customer.email.clone());
-
-    let mut out = Outcome::default();
-    out.note("customer", &customer.id);
-    out.note("subscription", &sub.id);
-    out.note("invoice", &invoice.id);
-    out.emit(
-        store,
-        "customer.created",
-        objects::customer(&customer),
-        None,
-    );
-    out.emit(
-        store,
-        "checkout.session.completed",
-        objects::checkout_session(&paid, ""),
-        None,
-    );
-    out.emit(
-        store,
-        "customer.subscription.created",
-        objects::subscription(&sub),
-        None,
-    );
-    settle_invoice(store, &mut out, &mut invoice, true);
-    let summary = objects::entitlement_summary(&customer.id, &[new_id("ent_test_", 16)]);
-    let previous = json!({ "entitlements": { "data": [] } });
-    out.emit(
-        store,
-        "entitlements.active_entitlement_summary.updated",
-        summary,
-        Some(previous),
-    );
-
-    store.sessions.insert(paid.id.clone(), paid);
-    store.customers.insert(customer.id.clone(), customer);
-    store.invoices.insert(invoice.id.clone(), invoice);
-    store.subscriptions.insert(sub.id.clone(), sub);
-    Ok(out)
-}
-
 /// Renews a subscription: pays the next period's invoice (or the open one of a past-due
 /// subscription) and moves the item period on by 30 days.
 pub fn renew(store: &mut Store, sub_id: &str) -> Result<Outcome, ControlError> {
-    let sub = live_subscription(store, sub_id)?;
+    let sub = billable_subscription(store, sub_id)?;
     let mut out = Outcome::default();
     out.note("subscription", &sub.id);
     let open = sub
@@ -186,7 +92,7 @@ pub fn renew(store: &mut Store, sub_id: &str) -> Result<Outcome, ControlError> {
 /// Fails a renewal payment: the next period's invoice stays `open` and the subscription
 /// becomes `past_due` (a further failure only retries the open invoice).
 pub fn fail_payment(store: &mut Store, sub_id: &str) -> Result<Outcome, ControlError> {
-    let sub = live_subscription(store, sub_id)?;
+    let sub = billable_subscription(store, sub_id)?;
     let mut out = Outcome::default();
     out.note("subscription", &sub.id);
     let open = sub
@@ -285,6 +191,39 @@ pub fn cancel(
     Ok(out)
 }
 
+/// Cancels now; with `invoice_now`, Stripe's final invoice follows the deletion: $0 here (no
+/// proration credit), its line of the subscription's price covering the period up to now,
+/// finalized and paid at once (`invoice.created`, `.finalized`, `.paid`, `.payment_succeeded`).
+pub fn cancel_now(
+    store: &mut Store,
+    sub_id: &str,
+    invoice_now: bool,
+) -> Result<Outcome, ControlError> {
+    let mut out = cancel(store, sub_id, None)?;
+    if invoice_now {
+        final_invoice(store, &mut out, sub_id);
+    }
+    Ok(out)
+}
+
+fn final_invoice(store: &mut Store, out: &mut Outcome, sub_id: &str) {
+    let Some(mut sub) = store.subscriptions.get(sub_id).cloned() else {
+        return;
+    };
+    let now = store.now();
+    let email = customer_email(store, &sub.customer);
+    let period = (sub.period_start, now);
+    let mut inv = draft_invoice(store, &sub, &email, "subscription_update", period);
+    inv.line_end = now;
+    inv.amount = 0;
+    inv.proration = true;
+    settle_invoice(store, out, &mut inv, true);
+    out.note("invoice", &inv.id);
+    sub.latest_invoice = Some(inv.id.clone());
+    store.invoices.insert(inv.id.clone(), inv);
+    store.subscriptions.insert(sub.id.clone(), sub);
+}
+
 /// Moves the virtual clock on, then ends or renews every subscription whose period passed.
 pub fn advance_clock(store: &mut Store, seconds: i64) -> Result<Outcome, ControlError> {
     if !(0..=10 * 366 * 24 * 3600).contains(&seconds) {
@@ -296,7 +235,7 @@ pub fn advance_clock(store: &mut Store, seconds: i64) -> Result<Outcome, Control
     let mut subs: Vec<(i64, String)> = store
         .subscriptions
         .values()
-        .filter(|s| s.status != "canceled")
+        .filter(|s| !s.has_ended())
         .map(|s| (s.created, s.id.clone()))
         .collect();
     subs.sort();
@@ -306,7 +245,7 @@ pub fn advance_clock(store: &mut Store, seconds: i64) -> Result<Outcome, Control
             let Some(sub) = store.subscriptions.get(&id).cloned() else {
                 break;
             };
-            if sub.status == "canceled" || sub.period_end > store.now() {
+            if sub.has_ended() || sub.period_end > store.now() {
                 break;
             }
             let step = if sub.cancel_at_period_end {
@@ -328,13 +267,25 @@ fn live_subscription(store: &Store, sub_id: &str) -> Result<Subscription, Contro
         .get(sub_id)
         .cloned()
         .ok_or_else(|| ControlError::NotFound(format!("no such subscription: '{sub_id}'")))?;
-    if sub.status == "canceled" {
-        return Err(ControlError::Conflict("subscription is canceled".into()));
+    if sub.has_ended() {
+        let msg = format!("subscription has ended (status {})", sub.status);
+        return Err(ControlError::Conflict(msg));
     }
     Ok(sub)
 }
 
-fn customer_email(store: &Store, customer: &str) -> String {
+/// A live subscription past its first payment: an `incomplete` one waits for its async payment.
+fn billable_subscription(store: &Store, sub_id: &str) -> Result<Subscription, ControlError> {
+    let sub = live_subscription(store, sub_id)?;
+    if sub.status == "incomplete" {
+        return Err(ControlError::Conflict(
+            "subscription is incomplete: settle its checkout's async payment first".into(),
+        ));
+    }
+    Ok(sub)
+}
+
+pub fn customer_email(store: &Store, customer: &str) -> String {
     store
         .customers
         .get(customer)
@@ -349,7 +300,7 @@ fn advance_period(sub: &mut Subscription) {
 
 /// A draft invoice for the subscription's current item period; `period` is the invoice's
 /// own `period_start`/`period_end` (Stripe's pending-items window, not the service period).
-fn draft_invoice(
+pub fn draft_invoice(
     store: &mut Store,
     sub: &Subscription,
     email: &str,
@@ -366,6 +317,8 @@ fn draft_invoice(
         item_id: sub.item_id.clone(),
         price: sub.price.clone(),
         quantity: sub.quantity,
+        amount: AMOUNT * i64::from(sub.quantity),
+        proration: false,
         billing_reason,
         status: "draft",
         created: store.now(),
@@ -379,18 +332,22 @@ fn draft_invoice(
     }
 }
 
-/// Emits `invoice.created`/`invoice.finalized` (for a new draft), then `invoice.paid` and
+/// Emits `invoice.created`, then finalizes the draft (`open`) and emits `invoice.finalized`.
+pub fn open_invoice(store: &mut Store, out: &mut Outcome, inv: &mut Invoice) {
+    out.emit(store, "invoice.created", objects::invoice(inv), None);
+    inv.status = "open";
+    inv.finalized_at = Some(store.now());
+    out.emit(store, "invoice.finalized", objects::invoice(inv), None);
+}
+
+/// Opens a new draft ([`open_invoice`]) when `is_new`, then emits `invoice.paid` and
 /// `invoice.payment_succeeded`, snapshotting the invoice at each step.
-fn settle_invoice(store: &mut Store, out: &mut Outcome, inv: &mut Invoice, is_new: bool) {
-    let now = store.now();
+pub fn settle_invoice(store: &mut Store, out: &mut Outcome, inv: &mut Invoice, is_new: bool) {
     if is_new {
-        out.emit(store, "invoice.created", objects::invoice(inv), None);
-        inv.status = "open";
-        inv.finalized_at = Some(now);
-        out.emit(store, "invoice.finalized", objects::invoice(inv), None);
+        open_invoice(store, out, inv);
     }
     inv.status = "paid";
-    inv.paid_at = Some(now);
+    inv.paid_at = Some(store.now());
     inv.attempt_count += 1;
     out.emit(store, "invoice.paid", objects::invoice(inv), None);
     out.emit(
@@ -403,7 +360,7 @@ fn settle_invoice(store: &mut Store, out: &mut Outcome, inv: &mut Invoice, is_ne
 
 /// `previous_attributes` for a subscription update: the old value of every changed field
 /// (nested objects list only their changed keys, like Stripe's `items: {data: [...]}`).
-fn changed_attributes(old: &Subscription, new: &Subscription) -> Value {
+pub fn changed_attributes(old: &Subscription, new: &Subscription) -> Value {
     diff(&objects::subscription(old), &objects::subscription(new)).unwrap_or_else(|| json!({}))
 }
 

@@ -22,17 +22,28 @@ pub fn price_exists(id: &str) -> bool {
     id == SEEDED_PRICE || (id.starts_with("price_") && id.len() > "price_".len())
 }
 
-/// A Price (recurring monthly, 900 usd cents).
+/// Whether a known price is one-time (its id contains `one_time`); every other price is
+/// recurring monthly.
+pub fn is_one_time(id: &str) -> bool {
+    id.contains("one_time")
+}
+
+/// A Price (900 usd cents; recurring monthly unless [`is_one_time`]).
 pub fn price(id: &str) -> Value {
+    let (kind, recurring) = if is_one_time(id) {
+        ("one_time", Value::Null)
+    } else {
+        let recurring = json!({ "interval": "month", "interval_count": 1, "meter": null,
+                                "trial_period_days": null, "usage_type": "licensed" });
+        ("recurring", recurring)
+    };
     json!({
         "id": id, "object": "price", "active": true, "billing_scheme": "per_unit",
         "created": CATALOGUE_CREATED, "currency": CURRENCY, "custom_unit_amount": null,
         "livemode": false, "lookup_key": null, "metadata": {}, "nickname": null,
-        "product": PRODUCT,
-        "recurring": { "interval": "month", "interval_count": 1, "meter": null,
-                       "trial_period_days": null, "usage_type": "licensed" },
+        "product": PRODUCT, "recurring": recurring,
         "tax_behavior": "unspecified", "tiers_mode": null, "transform_quantity": null,
-        "type": "recurring", "unit_amount": AMOUNT, "unit_amount_decimal": AMOUNT.to_string()
+        "type": kind, "unit_amount": AMOUNT, "unit_amount_decimal": AMOUNT.to_string()
     })
 }
 
@@ -46,6 +57,17 @@ fn plan(id: &str) -> Value {
         "nickname": null, "product": PRODUCT, "tiers_mode": null, "transform_usage": null,
         "trial_period_days": null, "usage_type": "licensed"
     })
+}
+
+/// Payment mode's `invoice_creation` (no invoice after payment); `null` in subscription mode.
+fn invoice_creation(s: &CheckoutSession) -> Value {
+    if s.mode != "payment" {
+        return Value::Null;
+    }
+    json!({ "enabled": false,
+            "invoice_data": { "account_tax_ids": null, "custom_fields": null,
+                              "description": null, "footer": null, "issuer": null,
+                              "metadata": {}, "rendering_options": null } })
 }
 
 /// A Checkout Session.
@@ -68,14 +90,15 @@ pub fn checkout_session(s: &CheckoutSession, base: &str) -> Value {
         "custom_fields": [],
         "custom_text": { "after_submit": null, "shipping_address": null, "submit": null,
                          "terms_of_service_acceptance": null },
-        "customer": s.customer, "customer_creation": null, "customer_details": details,
+        "customer": s.customer, "customer_creation": s.customer_creation,
+        "customer_details": details,
         "customer_email": s.customer_email, "discounts": [], "expires_at": s.expires_at,
-        "invoice": s.invoice, "invoice_creation": null, "livemode": false, "locale": null,
-        "metadata": s.metadata, "mode": "subscription", "origin_context": null,
-        "payment_intent": null, "payment_link": null, "payment_method_collection": "always",
+        "invoice": s.invoice, "invoice_creation": invoice_creation(s), "livemode": false,
+        "locale": null, "metadata": s.metadata, "mode": s.mode, "origin_context": null,
+        "payment_intent": s.payment_intent, "payment_link": null, "payment_method_collection": "always",
         "payment_method_configuration_details": null, "payment_method_options": {},
         "payment_method_types": ["card"],
-        "payment_status": if s.complete { "paid" } else { "unpaid" },
+        "payment_status": s.payment_status,
         "permissions": null, "phone_number_collection": { "enabled": false },
         "recovered_from": null, "saved_payment_method_options": null, "setup_intent": null,
         "shipping_address_collection": null, "shipping_cost": null, "shipping_options": [],
@@ -148,16 +171,23 @@ pub fn subscription(s: &Subscription) -> Value {
 
 /// One invoice line for the subscription item (clover `parent` + `pricing` shape).
 fn invoice_line(i: &Invoice) -> Value {
-    let amount = AMOUNT * i64::from(i.quantity);
+    let description = if i.proration {
+        format!(
+            "Remaining time on {} × Pro until cancellation (no charge)",
+            i.quantity
+        )
+    } else {
+        format!("{} × Pro (at $9.00 / month)", i.quantity)
+    };
     json!({
-        "id": format!("il_{}", &i.id[3..]), "object": "line_item", "amount": amount,
-        "currency": CURRENCY, "description": format!("{} × Pro (at $9.00 / month)", i.quantity),
+        "id": format!("il_{}", &i.id[3..]), "object": "line_item", "amount": i.amount,
+        "currency": CURRENCY, "description": description,
         "discount_amounts": [], "discountable": true, "discounts": [], "invoice": i.id,
         "livemode": false, "metadata": i.subscription_metadata,
         "parent": {
             "invoice_item_details": null, "type": "subscription_item_details",
             "subscription_item_details": {
-                "invoice_item": null, "proration": false,
+                "invoice_item": null, "proration": i.proration,
                 "proration_details": { "credited_items": null },
                 "subscription": i.subscription, "subscription_item": i.item_id
             }
@@ -166,7 +196,8 @@ fn invoice_line(i: &Invoice) -> Value {
         "pretax_credit_amounts": [],
         "pricing": {
             "price_details": { "price": i.price, "product": PRODUCT },
-            "type": "price_details", "unit_amount_decimal": AMOUNT.to_string()
+            "type": "price_details",
+            "unit_amount_decimal": (i.amount / i64::from(i.quantity.max(1))).to_string()
         },
         "quantity": i.quantity, "taxes": []
     })
@@ -174,7 +205,7 @@ fn invoice_line(i: &Invoice) -> Value {
 
 /// An Invoice (clover: `parent.subscription_details`, no `paid` boolean, no `subscription`).
 pub fn invoice(i: &Invoice) -> Value {
-    let total = AMOUNT * i64::from(i.quantity);
+    let total = i.amount;
     let paid = if i.status == "paid" { total } else { 0 };
     let due = if i.status == "draft" {
         total

@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use crate::control::perform;
 use crate::lifecycle;
 use crate::objects::AMOUNT;
+use crate::payment::{self, Method};
 use crate::state::Shared;
 
 /// The hosted-pages router.
@@ -52,11 +53,16 @@ async fn checkout_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>
         .as_deref()
         .unwrap_or(lifecycle::DEFAULT_EMAIL);
     let amount = AMOUNT * i64::from(session.quantity);
+    let (per, buying) = if session.mode == "payment" {
+        ("", "Paying")
+    } else {
+        (" per month", "Subscribing")
+    };
     let body = if session.complete {
         "<h1>Already paid</h1><p>This checkout session is complete.</p>".to_owned()
     } else {
         format!(
-            "<h1>Pay ${}.{:02} per month</h1><p>Subscribing as {}.</p>\n<form method=\"post\" action=\"/c/pay/{}\"><button type=\"submit\">Pay</button></form>",
+            "<h1>Pay ${}.{:02}{per}</h1><p>{buying} as {}.</p>\n<form method=\"post\" action=\"/c/pay/{}\"><button type=\"submit\">Pay</button></form>",
             amount / 100,
             amount % 100,
             escape(email),
@@ -67,7 +73,7 @@ async fn checkout_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>
 }
 
 async fn checkout_pay(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    if let Err(err) = perform(&shared, |s| lifecycle::pay(s, &id)).await {
+    if let Err(err) = perform(&shared, |s| payment::pay(s, &id, Method::Card)).await {
         return err.into_response();
     }
     let success = shared
@@ -124,7 +130,7 @@ async fn portal_action(
             let live = store
                 .subscriptions
                 .values()
-                .filter(|s| s.customer == p.customer && s.status != "canceled")
+                .filter(|s| s.customer == p.customer && !s.has_ended())
                 .map(|s| s.id.clone())
                 .next();
             (p.return_url.clone(), live)

@@ -52,6 +52,14 @@ impl Shared {
 pub struct CheckoutSession {
     pub id: String,
     pub created: i64,
+    /// `subscription` or `payment`.
+    pub mode: &'static str,
+    /// `unpaid` until paid; stays `unpaid` while an async payment is pending or after it failed.
+    pub payment_status: &'static str,
+    /// An async payment (bank debit) is processing: `/async` settles it.
+    pub async_pending: bool,
+    /// Payment mode only: `if_required` (no customer) or `always`.
+    pub customer_creation: Option<&'static str>,
     pub expires_at: i64,
     pub price: String,
     pub quantity: u32,
@@ -65,6 +73,7 @@ pub struct CheckoutSession {
     pub customer: Option<String>,
     pub subscription: Option<String>,
     pub invoice: Option<String>,
+    pub payment_intent: Option<String>,
     pub paid_email: Option<String>,
 }
 
@@ -96,6 +105,13 @@ pub struct Subscription {
     pub latest_invoice: Option<String>,
 }
 
+impl Subscription {
+    /// Stripe never leaves these statuses: nothing renews, fails or cancels any more.
+    pub fn has_ended(&self) -> bool {
+        matches!(self.status, "canceled" | "incomplete_expired")
+    }
+}
+
 /// An Invoice for one subscription period.
 #[derive(Clone, Debug)]
 pub struct Invoice {
@@ -108,6 +124,10 @@ pub struct Invoice {
     pub item_id: String,
     pub price: String,
     pub quantity: u32,
+    /// Total in cents: the price times the quantity, or 0 for a final invoice.
+    pub amount: i64,
+    /// The line is a proration (a final invoice at cancellation).
+    pub proration: bool,
     pub billing_reason: &'static str,
     pub status: &'static str,
     pub created: i64,

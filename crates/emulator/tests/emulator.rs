@@ -1,5 +1,9 @@
 //! End-to-end checks of the Stripe emulator over HTTP: API validation, idempotency, faults,
-//! and the signed clover event sequences delivered to a stand-in webhook receiver.
+//! and the signed clover event sequences delivered to a stand-in webhook receiver; the shapes
+//! the entitlement scenarios need are in `emulator/entitlement.rs`.
+
+#[path = "emulator/entitlement.rs"]
+mod entitlement;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -2,12 +2,17 @@
 //!
 //! Stripe is unreachable here (settle on read finds nothing), so each answer comes from what the
 //! webhooks recorded: an unpaid renewal, another price, the other mode, an unpaid or
-//! payment-mode checkout and a paid invoice after deletion must not grant.
+//! payment-mode checkout and a paid invoice after deletion must not grant. The last tests drive
+//! the Stripe emulator instead, whose own events (async payment, payment mode, a $0 final
+//! invoice after an immediate cancel) reach the Worker as Stripe would send them.
 
+use crate::util::{CHECKOUT, Stack};
 use nyra_domain::time::{iso, parse_iso};
 use nyra_domain::webhook::verify::signature_header;
 use nyra_e2e::http::{Answer, Http};
-use nyra_e2e::secrets::{LICENSE_API_TOKEN, PRICE_PRO_MONTHLY, STRIPE_WEBHOOK_SECRET};
+use nyra_e2e::secrets::{
+    LICENSE_API_TOKEN, PRICE_PRO_MONTHLY, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET,
+};
 use nyra_e2e::{Worker, WorkerOptions};
 use serde_json::{Value, json};
 use std::sync::OnceLock;
@@ -326,7 +331,6 @@ async fn a_verified_malformed_event_is_recorded_and_answered_200() {
 /// the subscription and its latest invoice from the emulator and answers with the real period.
 #[tokio::test]
 async fn activation_with_only_the_checkout_event_settles_from_stripe() {
-    use nyra_e2e::secrets::STRIPE_SECRET_KEY;
     use nyra_emulator::{Config, Emulator};
     let config = Config::new(STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET);
     let emulator = Emulator::start(([127, 0, 0, 1], 0).into(), config)
@@ -394,4 +398,209 @@ async fn activation_with_only_the_checkout_event_settles_from_stripe() {
         Some(period_end + GRACE),
         "settled: the paid period"
     );
+}
+
+// ---- the emulator's scenario shapes through the real Worker ---------------------------------
+
+/// A Worker wired to its own emulator for the scenarios only the emulator makes (async payment,
+/// payment mode, a final invoice after deletion). None moves the clock; each uses its own device.
+fn emulated() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    Stack::shared(&STACK)
+}
+
+/// A Worker checkout for `device`: the session id and its activation code.
+async fn worker_checkout(stack: &Stack, device: &str) -> (String, String) {
+    let answer = stack
+        .http()
+        .post_json(CHECKOUT, &[], &json!({"deviceId": device}))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.json());
+    let text = |name: &str| answer.json()[name].as_str().expect(name).to_owned();
+    (text("checkoutSessionId"), text("activationCode"))
+}
+
+async fn first_activation(http: &Http, device: &str, (session, code): &(String, String)) -> Answer {
+    let target = format!(
+        "/api/license/status?deviceId={device}&checkoutSessionId={session}&activationCode={code}"
+    );
+    let bearer = format!("Bearer {LICENSE_API_TOKEN}");
+    http.get(&target, &[("authorization", &bearer)]).await
+}
+
+/// The emulator's events of `kind` about `object_id`, oldest first.
+async fn emitted(stack: &Stack, kind: &str, object_id: &str) -> Vec<Value> {
+    let log: Value = reqwest::get(format!("{}/_emulator/events", stack.emulator))
+        .await
+        .expect("the emulator answers")
+        .json()
+        .await
+        .expect("json");
+    let events = log["events"].as_array().cloned().unwrap_or_default();
+    events
+        .into_iter()
+        .map(|e| e["event"].clone())
+        .filter(|e| e["type"] == kind && e["data"]["object"]["id"] == object_id)
+        .collect()
+}
+
+/// Whether the Worker used the latest event of `kind` about `object_id` (the emulator already
+/// delivered it; delivering it again is a duplicate that still says `handled`).
+async fn handled(stack: &Stack, kind: &str, object_id: &str) -> bool {
+    let events = emitted(stack, kind, object_id).await;
+    let event = events.last().unwrap_or_else(|| panic!("no {kind}"));
+    deliver(&stack.http(), event).await
+}
+
+/// Pays `session` by a processing bank debit; every event reaches the Worker.
+async fn pay_async(stack: &Stack, session: &str) {
+    let path = format!("/_emulator/checkout/sessions/{session}/pay");
+    stack.control_delivered(&path, json!({"async": true})).await;
+}
+
+async fn settle_async(stack: &Stack, session: &str, outcome: &str) -> Value {
+    let path = format!("/_emulator/checkout/sessions/{session}/async");
+    stack
+        .control_delivered(&path, json!({"outcome": outcome}))
+        .await
+}
+
+#[tokio::test]
+async fn an_async_payment_licenses_nothing_while_pending_then_the_paid_period() {
+    let stack = emulated();
+    let http = stack.http();
+    let device = "dev_test_AsyncSucceeded";
+    let checkout = worker_checkout(stack, device).await;
+    let session = checkout.0.clone();
+    pay_async(stack, &session).await;
+    assert!(!handled(stack, "checkout.session.completed", &session).await);
+    let pending = first_activation(&http, device, &checkout).await;
+    assert_eq!(
+        (pending.status, pending.code().as_str()),
+        (404, "checkout_not_found")
+    );
+
+    settle_async(stack, &session, "succeeded").await;
+    assert!(handled(stack, "checkout.session.async_payment_succeeded", &session).await);
+    let answer = first_activation(&http, device, &checkout).await;
+    assert_eq!(answer.status, 200);
+    let body = answer.json();
+    assert_eq!(
+        (body["active"].clone(), body["status"].clone()),
+        (json!(true), json!("active")),
+        "{body}"
+    );
+    let period_end = body["currentPeriodEndIso"]
+        .as_str()
+        .and_then(parse_iso)
+        .expect("a period end");
+    assert_eq!(expiry(&body), Some(period_end + GRACE), "the paid period");
+}
+
+#[tokio::test]
+async fn a_failed_async_payment_licenses_nothing() {
+    let stack = emulated();
+    let device = "dev_test_AsyncFailed";
+    let checkout = worker_checkout(stack, device).await;
+    let session = checkout.0.clone();
+    pay_async(stack, &session).await;
+    settle_async(stack, &session, "failed").await;
+    assert!(handled(stack, "checkout.session.async_payment_failed", &session).await);
+    let answer = first_activation(&stack.http(), device, &checkout).await;
+    assert_eq!(
+        (answer.status, answer.code().as_str()),
+        (404, "checkout_not_found")
+    );
+    let rows = stack
+        .worker
+        .d1(&format!(
+            "SELECT status, checkout_session_id FROM billing_customers WHERE device_id = '{device}'"
+        ))
+        .expect("d1 query");
+    assert_eq!(
+        (
+            rows[0]["status"].clone(),
+            rows[0]["checkout_session_id"].clone()
+        ),
+        (json!("incomplete_expired"), Value::Null)
+    );
+}
+
+#[tokio::test]
+async fn a_payment_mode_checkout_is_answered_200_unhandled_and_grants_nothing() {
+    let stack = emulated();
+    let device = "dev_test_PaymentLink";
+    let form = format!(
+        "mode=payment&line_items[0][price]=price_test_local_sticker_pack_one_time\
+         &line_items[0][quantity]=1&success_url=http://127.0.0.1:9/ok\
+         &cancel_url=http://127.0.0.1:9/cancel&client_reference_id={device}"
+    );
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}/v1/checkout/sessions", stack.emulator))
+        .bearer_auth(STRIPE_SECRET_KEY)
+        .header("stripe-version", nyra_emulator::CLOVER)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("the emulator answers")
+        .json()
+        .await
+        .expect("json");
+    let session = created["id"].as_str().expect("a session").to_owned();
+    let path = format!("/_emulator/checkout/sessions/{session}/pay");
+    stack.control_delivered(&path, json!({})).await;
+    let completed = emitted(stack, "checkout.session.completed", &session).await;
+    let object = &completed[0]["data"]["object"];
+    assert_eq!(
+        (object["mode"].clone(), object["customer"].clone()),
+        (json!("payment"), Value::Null)
+    );
+    assert!(!handled(stack, "checkout.session.completed", &session).await);
+    // A session this service did not create has no activation code: it cannot be activated.
+    let guessed = (session, CODE.to_owned());
+    let answer = first_activation(&stack.http(), device, &guessed).await;
+    assert_eq!(answer.code(), "activation_code_invalid");
+}
+
+#[tokio::test]
+async fn a_zero_dollar_final_invoice_after_an_immediate_cancel_does_not_revive_access() {
+    let stack = emulated();
+    let http = stack.http();
+    let device = "dev_test_FinalInvoice";
+    let (session, code, pay) = stack.checkout_and_pay(&json!({"deviceId": device})).await;
+    let checkout = (session, code);
+    let first = first_activation(&http, device, &checkout).await.json();
+    assert_eq!(first["active"], json!(true), "{first}");
+    let token = first["deviceAccessToken"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let sub = pay["subscription"].as_str().expect("a subscription");
+    let cancelled = stack
+        .control_delivered(
+            &format!("/_emulator/subscriptions/{sub}/cancel"),
+            json!({"invoice_now": true}),
+        )
+        .await;
+    let invoice = cancelled["invoice"].as_str().expect("the final invoice");
+    assert!(
+        handled(stack, "invoice.paid", invoice).await,
+        "the $0 invoice is ours"
+    );
+    let bearer = format!("Bearer {token}");
+    let after = http
+        .get(
+            &format!("/api/license/status?deviceId={device}"),
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(after.status, 200);
+    let body = after.json();
+    assert_eq!(
+        (body["active"].clone(), body["status"].clone()),
+        (json!(false), json!("canceled")),
+        "{body}"
+    );
+    assert_eq!(body["deviceAccessToken"], Value::Null);
 }

@@ -1,4 +1,8 @@
 //! `POST /v1/checkout/sessions` (validated like Stripe) and `GET /v1/checkout/sessions/{id}`.
+//!
+//! Two modes: `subscription` (a recurring price; what the Worker creates) and `payment` (a
+//! one-time price, like a Payment Link for another product: no subscription, and a customer
+//! only with `customer_creation=always`).
 
 use std::sync::Arc;
 
@@ -20,6 +24,7 @@ const MIN_LIFETIME: i64 = 30 * 60;
 const TOP_LEVEL: &[&str] = &[
     "cancel_url",
     "client_reference_id",
+    "customer_creation",
     "customer_email",
     "expand",
     "expires_at",
@@ -30,7 +35,7 @@ const TOP_LEVEL: &[&str] = &[
     "success_url",
 ];
 
-/// Creates a subscription-mode Checkout Session.
+/// Creates a Checkout Session.
 pub async fn create(
     State(shared): State<Arc<Shared>>,
     Extension(params): Extension<Params>,
@@ -60,6 +65,7 @@ pub async fn retrieve(
 fn known(segments: &[&str]) -> bool {
     match segments {
         ["mode" | "success_url" | "cancel_url" | "client_reference_id" | "customer_email"] => true,
+        ["customer_creation"] => true,
         ["expires_at"] => true,
         ["metadata", key] | ["subscription_data", "metadata", key] => !key.is_empty(),
         ["line_items", index, "price" | "quantity"] => index.parse::<usize>().is_ok(),
@@ -83,11 +89,6 @@ fn validate(params: &Params, now: i64) -> Result<CheckoutSession, ApiError> {
     let quantity = quantity(required(params, "line_items[0][quantity]")?)?;
     let success_url = url(params, "success_url")?;
     let cancel_url = url(params, "cancel_url")?;
-    if mode != "subscription" {
-        let msg =
-            format!("Invalid mode: '{mode}'. The Stripe emulator supports only subscription.");
-        return Err(ApiError::bad("mode", None, msg));
-    }
     if !price_exists(price) {
         let param = "line_items[0][price]";
         return Err(ApiError::no_such(
@@ -97,9 +98,14 @@ fn validate(params: &Params, now: i64) -> Result<CheckoutSession, ApiError> {
             param,
         ));
     }
+    let (mode, customer_creation) = mode_rules(params, mode, price)?;
     Ok(CheckoutSession {
         id: new_id("cs_test_", 58),
         created: now,
+        mode,
+        payment_status: "unpaid",
+        async_pending: false,
+        customer_creation,
         expires_at: expires_at(params, now)?,
         price: price.to_owned(),
         quantity,
@@ -113,8 +119,65 @@ fn validate(params: &Params, now: i64) -> Result<CheckoutSession, ApiError> {
         customer: None,
         subscription: None,
         invoice: None,
+        payment_intent: None,
         paid_email: None,
     })
+}
+
+/// What each mode allows, in Stripe's words: the mode, and payment mode's `customer_creation`.
+fn mode_rules(
+    params: &Params,
+    mode: &str,
+    price: &str,
+) -> Result<(&'static str, Option<&'static str>), ApiError> {
+    let price_param = "line_items[0][price]";
+    match mode {
+        "subscription" if objects::is_one_time(price) => Err(ApiError::bad(
+            price_param,
+            None,
+            "You must provide at least one recurring price in `subscription` mode when using prices.",
+        )),
+        "subscription" if params.get("customer_creation").is_some() => Err(ApiError::bad(
+            "customer_creation",
+            None,
+            "`customer_creation` can only be used in `payment` mode.",
+        )),
+        "subscription" => Ok(("subscription", None)),
+        "payment" if !objects::is_one_time(price) => Err(ApiError::bad(
+            price_param,
+            None,
+            "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.",
+        )),
+        "payment" if params.keys().any(|k| k.starts_with("subscription_data[")) => {
+            Err(ApiError::bad(
+                "subscription_data",
+                None,
+                "You can not pass `subscription_data` in `payment` mode.",
+            ))
+        }
+        "payment" => Ok(("payment", Some(customer_creation(params)?))),
+        other => Err(ApiError::bad(
+            "mode",
+            None,
+            format!(
+                "Invalid mode: '{other}'. The Stripe emulator supports subscription and payment."
+            ),
+        )),
+    }
+}
+
+fn customer_creation(params: &Params) -> Result<&'static str, ApiError> {
+    match params.get("customer_creation") {
+        None | Some("if_required") => Ok("if_required"),
+        Some("always") => Ok("always"),
+        Some(other) => Err(ApiError::bad(
+            "customer_creation",
+            None,
+            format!(
+                "Invalid customer_creation: must be one of always, if_required (got '{other}')"
+            ),
+        )),
+    }
 }
 
 fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, ApiError> {

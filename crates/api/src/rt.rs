@@ -360,6 +360,7 @@ pub fn route_not_found(path: &str) -> HttpResponse {
 }
 
 /// Matches a request's method and path to an operation, answering preflight, 404 and 405 itself.
+/// A static asset's operation is returned too: the adapter hands it to the assets layer.
 pub fn route<Id>(
     ops: &'static [Operation<Id>],
     config: &DispatchConfig,
@@ -376,14 +377,16 @@ pub fn route<Id>(
     let Some(op) = on_path
         .iter()
         .copied()
-        .find(|op| op.method == request.method)
+        .find(|op| serves(op, &request.method))
     else {
         return Err(method_not_allowed(&on_path, &request.method));
     };
-    if op.static_asset {
-        return Err(route_not_found(&request.path));
-    }
     Ok(op)
+}
+
+/// Whether `op` answers `method`: its own, and HEAD too for a static asset served by GET.
+fn serves<Id>(op: &Operation<Id>, method: &str) -> bool {
+    op.method == method || (op.static_asset && op.method == "GET" && method == "HEAD")
 }
 
 /// Checks a routed request's body against its operation: 413 over the limit, 415 when not JSON.
@@ -407,6 +410,12 @@ fn is_json(content_type: Option<&str>) -> bool {
 
 fn allow_list<Id>(on_path: &[&Operation<Id>]) -> String {
     let mut methods: Vec<&str> = on_path.iter().map(|op| op.method).collect();
+    if on_path
+        .iter()
+        .any(|op| op.static_asset && op.method == "GET")
+    {
+        methods.push("HEAD");
+    }
     if on_path.iter().any(|op| op.cors) {
         methods.push("OPTIONS");
     }

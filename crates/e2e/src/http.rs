@@ -71,6 +71,14 @@ impl Http {
         if let Err(e) = crate::spec::check(method, path, status, &body) {
             panic!("{e}");
         }
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let (content_type, allow) = (header("content-type"), header("allow"));
+        let has_body = !body.is_empty();
+        if let Err(e) =
+            crate::spec::check_headers(method, path, status, content_type, allow, has_body)
+        {
+            panic!("{e}");
+        }
         Answer {
             status,
             headers,

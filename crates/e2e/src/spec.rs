@@ -106,10 +106,65 @@ fn schema_for(method: &str, path: &str, status: u16) -> Option<Value> {
     ))
 }
 
+/// The media types the spec documents for an answer (empty when it documents no body).
+fn media_types(method: &str, path: &str, status: u16) -> Vec<String> {
+    let spec = spec();
+    let operation = &spec.document["paths"][path][method.to_ascii_lowercase()];
+    if operation.is_null() || method == "OPTIONS" {
+        return vec!["application/json".to_owned()];
+    }
+    let mut response = operation["responses"][status.to_string()].clone();
+    if let Some(Value::String(r)) = response.get("$ref") {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        response = spec.document["components"]["responses"][name].clone();
+    }
+    response["content"]
+        .as_object()
+        .map(|content| content.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Checks the headers the spec and HTTP require of an answer: a `Content-Type` the spec
+/// documents for it (when it has a body), and `Allow` on every 405 (RFC 9110).
+pub fn check_headers(
+    method: &str,
+    path: &str,
+    status: u16,
+    content_type: Option<&str>,
+    allow: Option<&str>,
+    has_body: bool,
+) -> Result<(), String> {
+    if status == 405 && allow.is_none_or(str::is_empty) {
+        return Err(format!("{method} {path}: 405 without an Allow header"));
+    }
+    let documented = media_types(method, path, status);
+    if !has_body || documented.is_empty() {
+        return Ok(());
+    }
+    let media = content_type
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if documented.contains(&media) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{method} {path}: {status} answered content-type {media:?}, the spec documents {documented:?}"
+        ))
+    }
+}
+
 /// Checks that `status` is documented for `method path` and that a JSON body matches its schema.
 pub fn check(method: &str, path: &str, status: u16, body: &[u8]) -> Result<(), SpecError> {
     if status == 204 && method == "OPTIONS" {
         return Ok(());
+    }
+    if method == "HEAD" && status == 200 {
+        // HEAD is GET without the body (RFC 9110): the status must be one GET documents.
+        return check("GET", path, status, b"null").or_else(|e| match e {
+            SpecError::Shape { .. } => Ok(()),
+            other => Err(other),
+        });
     }
     let Some(schema) = schema_for(method, path, status) else {
         return Err(SpecError::UndocumentedStatus {

@@ -246,6 +246,8 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
         "compatibility_date": "2026-05-31",
         "assets": {
             "directory": paths::assets(),
+            "binding": "ASSETS",
+            "run_worker_first": ["/docs", "/openapi.json", "/openapi.yaml"],
             "html_handling": "auto-trailing-slash",
             "not_found_handling": "none"
         },

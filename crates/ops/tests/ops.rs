@@ -895,7 +895,7 @@ fn seed_manifest() -> Value {
 }
 
 /// Seed values this repo's layout (or its spec, the source of truth) makes wrong, documented in docs/ops.md.
-const SEED_DIFFERENCES: [&str; 2] = ["/scope", "/storage/migrationsDir"];
+const SEED_DIFFERENCES: [&str; 3] = ["/scope", "/storage/migrationsDir", "/storage/tables"];
 
 /// The JSON type of a value.
 fn kind(value: &Value) -> &'static str {
@@ -972,6 +972,12 @@ fn manifest_has_the_seed_shape_and_values() {
         }
     }
     assert_eq!(manifest["storage"]["migrationsDir"], "migrations");
+    let tables = manifest["storage"]["tables"].as_array().expect("tables");
+    let seed_tables = seed["storage"]["tables"].as_array().expect("seed tables");
+    assert!(
+        tables.starts_with(seed_tables),
+        "the seed's tables first, then this repo's"
+    );
     let ops = std::fs::read_to_string(real_root().join("docs/ops.md")).expect("docs/ops.md");
     for pointer in SEED_DIFFERENCES {
         let key = pointer.rsplit('/').next().expect("key");

@@ -153,6 +153,11 @@ impl Ctx {
         }
     }
 
+    /// Hands a static document's request to the assets layer (`ASSETS` binding).
+    pub async fn asset(&self, request: worker::Request) -> worker::Result<worker::Response> {
+        self.env.assets("ASSETS")?.fetch_request(request).await
+    }
+
     /// The D1 binding.
     pub fn db(&self) -> Result<D1Database, ApiError> {
         self.env.d1("DB").map_err(|_| ApiError::StorageUnbound)

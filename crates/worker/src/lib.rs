@@ -1,4 +1,8 @@
 //! The nyra-billing-api Cloudflare Worker: routes the request once, reads its body, runs the generated dispatch.
+//!
+//! The static documents (`/docs`, `/openapi.json`, `/openapi.yaml`) reach the Worker first
+//! (wrangler `run_worker_first`) only so that other methods get the router's 405 with `Allow`;
+//! GET and HEAD are handed to the `ASSETS` binding unchanged.
 
 mod api;
 mod ctx;
@@ -19,6 +23,7 @@ async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response
     let config = ctx.dispatch_config();
     let mut head = http::head(&request)?;
     let response = match server::route(&config, &head) {
+        Ok(operation) if operation.static_asset => return ctx.asset(request).await,
         Ok(operation) => {
             head.body = http::read_body(&mut request, operation.max_body_bytes + 1).await?;
             server::dispatch(&ctx, &config, operation, head).await

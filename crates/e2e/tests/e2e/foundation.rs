@@ -165,6 +165,11 @@ async fn docs_and_spec_are_served_offline() {
         yaml.body, committed,
         "/openapi.yaml is the file byte for byte"
     );
+    assert_eq!(
+        yaml.header("content-type"),
+        Some("application/yaml; charset=utf-8"),
+        "the media type the spec documents"
+    );
     let json = http.get("/openapi.json", &[]).await;
     let parsed: serde_json::Value = yaml_serde::from_slice(&committed).expect("yaml");
     assert_eq!(json.json(), parsed, "/openapi.json is the same document");
@@ -192,6 +197,26 @@ async fn docs_and_spec_are_served_offline() {
             !page.contains(remote),
             "docs page loads a remote resource ({remote})"
         );
+    }
+}
+
+#[tokio::test]
+async fn other_methods_on_the_documents_get_405_with_allow() {
+    let worker = local().await;
+    let http = Http::new(&worker.base_url);
+    for path in ["/docs", "/openapi.json", "/openapi.yaml"] {
+        for method in ["TRACE", "POST", "DELETE"] {
+            let answer = http.send(method, path, &[], Vec::new()).await;
+            assert_eq!(answer.status, 405, "{method} {path}");
+            assert_eq!(
+                answer.header("allow"),
+                Some("GET, HEAD, OPTIONS"),
+                "{method} {path}"
+            );
+            assert_eq!(answer.code(), "method_not_allowed");
+        }
+        let head = http.send("HEAD", path, &[], Vec::new()).await;
+        assert_eq!(head.status, 200, "HEAD {path}");
     }
 }
 

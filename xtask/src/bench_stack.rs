@@ -1,4 +1,9 @@
-//! The benchmark's stack: our Worker and the Stripe emulator, with one paid, activated device.
+//! The benchmark's stack: our Worker and the Stripe emulator, with paid, activated devices.
+//!
+//! Every active refresh rotates the device's token generation (an older token is refused
+//! online), so refresh cannot be replayed by autocannon: [`Stack::refresh_load`] runs one
+//! closed loop per connection, each on its own paid device, each request sending the token the
+//! previous answer carried; [`closed_loop`] measures the JS baseline with the same client.
 
 use crate::bench::{Ingest, elapsed};
 use crate::run::{Result, root};
@@ -9,32 +14,75 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Instant;
 
-const DEVICE: &str = "bench-device-0001";
+/// Paid devices: the first for the first-activation load (each activation moves its token
+/// generation), then one per refresh connection; each its own customer, so seats never collide.
+pub const DEVICES: usize = 17;
 
-/// Our Worker with a paid, activated device.
+/// A paid device: its id, checkout, activation code and newest token.
+struct Device {
+    id: String,
+    session: String,
+    code: String,
+    token: String,
+}
+
+/// Our Worker with paid, activated devices.
 pub struct Stack {
     /// Our Worker.
     pub worker: Worker,
     _emulator: Emulator,
-    checkout_session_id: String,
-    device_token: String,
+    devices: Vec<Device>,
+}
+
+/// Requests per second and latency percentiles of a closed-loop run.
+pub struct LoopFigure {
+    /// Successful answers per second.
+    pub rps: f64,
+    /// Median latency.
+    pub p50_ms: f64,
+    /// 99th percentile latency.
+    pub p99_ms: f64,
 }
 
 /// A route to load: name, path and query, headers.
 pub type Route = (&'static str, String, Vec<(String, String)>);
 
 impl Stack {
-    /// Starts the emulator and the Worker, then pays and activates one device.
+    /// Starts the emulator and the Worker, then pays and activates [`DEVICES`] devices.
     pub async fn start() -> Result<Stack> {
         let (worker, emulator) = nyra_e2e::stack::start(|o| o).await?;
-        let (checkout_session_id, device_token) =
-            activate(&worker.base_url, &emulator.base_url()).await?;
+        let mut devices = Vec::new();
+        for n in 0..DEVICES {
+            let id = format!("bench-device-{n:04}");
+            devices.push(activate(&worker.base_url, &emulator.base_url(), id).await?);
+        }
         Ok(Stack {
             worker,
             _emulator: emulator,
-            checkout_session_id,
-            device_token,
+            devices,
         })
+    }
+
+    /// License refresh under load: one closed loop per device, each request carrying the
+    /// token the previous answer issued.
+    pub async fn refresh_load(&self, seconds: u32) -> Result<LoopFigure> {
+        let base = self.worker.base_url.clone();
+        let chains: Vec<(String, String)> = self.devices[1..]
+            .iter()
+            .map(|d| (d.id.clone(), d.token.clone()))
+            .collect();
+        closed_loop(chains, seconds, move |client, (device, token)| {
+            let url = format!("{base}/api/license/status?deviceId={device}");
+            let request = client.get(url).bearer_auth(token.as_str());
+            async move {
+                let answer: Value = json_of(request.send().await).await?;
+                let next = answer["deviceAccessToken"]
+                    .as_str()
+                    .ok_or("refresh answered without a token")?;
+                Ok((device, next.to_owned()))
+            }
+        })
+        .await
     }
 
     /// The GET routes to load, each one line.
@@ -43,15 +91,10 @@ impl Stack {
         vec![
             ("health", "/health".to_owned(), vec![]),
             (
-                "license_refresh",
-                format!("/api/license/status?deviceId={DEVICE}"),
-                bearer(&self.device_token),
-            ),
-            (
                 "first_activation",
                 format!(
-                    "/api/license/status?deviceId={DEVICE}&checkoutSessionId={}",
-                    self.checkout_session_id
+                    "/api/license/status?deviceId={}&checkoutSessionId={}&activationCode={}",
+                    self.devices[0].id, self.devices[0].session, self.devices[0].code
                 ),
                 bearer(secrets::LICENSE_API_TOKEN),
             ),
@@ -85,30 +128,23 @@ impl Stack {
     }
 }
 
-async fn activate(worker: &str, emulator: &str) -> Result<(String, String)> {
+/// Checkout, payment in the emulator and first activation of one device.
+async fn activate(worker: &str, emulator: &str, id: String) -> Result<Device> {
     let http = reqwest::Client::new();
     let checkout: Value = json_of(
         http.post(format!("{worker}/api/billing/checkout"))
-            .json(&json!({"deviceId": DEVICE}))
+            .json(&json!({"deviceId": id}))
             .send()
             .await,
     )
     .await?;
-    let session = checkout["checkoutSessionId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    json_of(
-        http.post(format!(
-            "{emulator}/_emulator/checkout/sessions/{session}/pay"
-        ))
-        .send()
-        .await,
-    )
-    .await?;
+    let text = |name: &str| checkout[name].as_str().unwrap_or_default().to_owned();
+    let (session, code) = (text("checkoutSessionId"), text("activationCode"));
+    let pay = format!("{emulator}/_emulator/checkout/sessions/{session}/pay");
+    json_of(http.post(pay).send().await).await?;
     let status: Value = json_of(
         http.get(format!(
-            "{worker}/api/license/status?deviceId={DEVICE}&checkoutSessionId={session}"
+            "{worker}/api/license/status?deviceId={id}&checkoutSessionId={session}&activationCode={code}"
         ))
         .bearer_auth(secrets::LICENSE_API_TOKEN)
         .send()
@@ -117,8 +153,73 @@ async fn activate(worker: &str, emulator: &str) -> Result<(String, String)> {
     .await?;
     let token = status["deviceAccessToken"]
         .as_str()
-        .ok_or("activation gave no device token")?;
-    Ok((session, token.to_owned()))
+        .ok_or("activation gave no device token")?
+        .to_owned();
+    Ok(Device {
+        id,
+        session,
+        code,
+        token,
+    })
+}
+
+/// Runs one closed loop per state for `seconds`: each step sends a request built from the
+/// state and turns its answer into the next state. Every answer must succeed.
+pub async fn closed_loop<S, F, Fut>(states: Vec<S>, seconds: u32, step: F) -> Result<LoopFigure>
+where
+    S: Send + 'static,
+    F: Fn(&reqwest::Client, S) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Result<S>> + Send,
+{
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + std::time::Duration::from_secs(u64::from(seconds));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for state in states {
+        let (client, step) = (client.clone(), step.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut state = state;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                state = step(&client, state).await?;
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.map_err(|e| e.to_string())??);
+    }
+    all.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        all.get(((all.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(LoopFigure {
+        rps: all.len() as f64 / elapsed(started),
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+    })
+}
+
+/// The JS hello-world Worker under the same closed-loop client, `connections` loops.
+pub async fn hello_load(base: &str, connections: usize, seconds: u32) -> Result<LoopFigure> {
+    let url = format!("{base}/");
+    closed_loop(vec![(); connections], seconds, move |client, ()| {
+        let request = client.get(url.clone());
+        async move {
+            let answer = request.send().await.map_err(|e| e.to_string())?;
+            if answer.status().is_success() {
+                Ok(())
+            } else {
+                Err(format!("hello answered {}", answer.status()))
+            }
+        }
+    })
+    .await
 }
 
 async fn json_of(response: reqwest::Result<reqwest::Response>) -> Result<Value> {

@@ -530,6 +530,24 @@ export interface components {
                 "application/json": components["schemas"]["Problem"];
             };
         };
+        /** @description The runtime failed in a way that is not the caller's (e.g. no random bytes for an activation code). Retry later. */
+        InternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/docs#error-internal_error",
+                 *       "title": "Internal error",
+                 *       "status": 500,
+                 *       "code": "internal_error",
+                 *       "detail": "the worker could not generate an activation code; try again later"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Stripe answered with an error or did not answer in time. The message is sanitised. */
         StripeError: {
             headers: {
@@ -678,6 +696,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["StripeError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -1061,6 +1061,9 @@ Sends a `POST` request to `/api/billing/checkout`
             429u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             502u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }

@@ -55,6 +55,8 @@ pub enum CreateCheckoutResponse {
     UnsupportedMediaType(Problem),
     /// HTTP 429.
     TooManyRequests(Problem),
+    /// HTTP 500.
+    InternalServerError(Problem),
     /// HTTP 502.
     BadGateway(Problem),
     /// HTTP 503.
@@ -70,6 +72,7 @@ impl CreateCheckoutResponse {
             Self::PayloadTooLarge(body) => rt::status_of(body.code),
             Self::UnsupportedMediaType(body) => rt::status_of(body.code),
             Self::TooManyRequests(body) => rt::status_of(body.code),
+            Self::InternalServerError(body) => rt::status_of(body.code),
             Self::BadGateway(body) => rt::status_of(body.code),
             Self::ServiceUnavailable(body) => rt::status_of(body.code),
         }
@@ -83,6 +86,7 @@ impl CreateCheckoutResponse {
             Self::PayloadTooLarge(body) => rt::problem(body),
             Self::UnsupportedMediaType(body) => rt::problem(body),
             Self::TooManyRequests(body) => rt::problem(body),
+            Self::InternalServerError(body) => rt::problem(body),
             Self::BadGateway(body) => rt::problem(body),
             Self::ServiceUnavailable(body) => rt::problem(body),
         }
@@ -96,6 +100,7 @@ impl From<Problem> for CreateCheckoutResponse {
             413u16 => Self::PayloadTooLarge(problem),
             415u16 => Self::UnsupportedMediaType(problem),
             429u16 => Self::TooManyRequests(problem),
+            500u16 => Self::InternalServerError(problem),
             502u16 => Self::BadGateway(problem),
             _ => Self::ServiceUnavailable(problem),
         }
@@ -420,7 +425,9 @@ pub const OPERATIONS: &[Operation] = &[
         raw_body: false,
         cors: true,
         static_asset: false,
-        statuses: &[200u16, 400u16, 409u16, 413u16, 415u16, 429u16, 502u16, 503u16],
+        statuses: &[
+            200u16, 400u16, 409u16, 413u16, 415u16, 429u16, 500u16, 502u16, 503u16,
+        ],
     },
     Operation {
         id: OperationId::CreatePortal,

@@ -270,8 +270,9 @@ fn budgets(
             .map(|f| ratio(f.rps, f.js_rps))
             .unwrap_or(0.0)
     };
+    let size_check = format!("worker gzip <= {} KiB", worker::GZIP_BUDGET_KIB);
     let checks = [
-        ("worker gzip <= 500 KB", size.gzip <= 500 * 1024),
+        (size_check.as_str(), size.within_budget()),
         ("cold start <= 1.5x js", ratio(cold.0, cold.1) <= 1.5),
         (
             "/health >= 0.6x js req/s (16 conns)",

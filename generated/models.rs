@@ -346,7 +346,26 @@ impl Validate for CheckoutRequest {
                 value,
                 Some(8usize),
                 Some(128usize),
-                Some("^[A-Za-z0-9._:-]{8,128}$"),
+                Some(
+                    &crate::rt::Pattern {
+                        source: "^[A-Za-z0-9._:-]{8,128}$",
+                        pieces: &[
+                            crate::rt::Piece {
+                                ranges: &[
+                                    (b'A', b'Z'),
+                                    (b'a', b'z'),
+                                    (b'0', b'9'),
+                                    (b'.', b'.'),
+                                    (b'_', b'_'),
+                                    (b':', b':'),
+                                    (b'-', b'-'),
+                                ],
+                                min: 8usize,
+                                max: 128usize,
+                            },
+                        ],
+                    },
+                ),
             )?;
         }
         if let Some(value) = &self.email {
@@ -381,7 +400,24 @@ impl Validate for CheckoutResponse {
                 value,
                 Some(16usize),
                 Some(64usize),
-                Some("^[A-Za-z0-9 -]{16,64}$"),
+                Some(
+                    &crate::rt::Pattern {
+                        source: "^[A-Za-z0-9 -]{16,64}$",
+                        pieces: &[
+                            crate::rt::Piece {
+                                ranges: &[
+                                    (b'A', b'Z'),
+                                    (b'a', b'z'),
+                                    (b'0', b'9'),
+                                    (b' ', b' '),
+                                    (b'-', b'-'),
+                                ],
+                                min: 16usize,
+                                max: 64usize,
+                            },
+                        ],
+                    },
+                ),
             )?;
         }
         Ok(())

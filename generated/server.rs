@@ -325,7 +325,26 @@ fn parse_license_status(
             value.as_deref(),
             Some(8usize),
             Some(128usize),
-            Some("^[A-Za-z0-9._:-]{8,128}$"),
+            Some(
+                &crate::rt::Pattern {
+                    source: "^[A-Za-z0-9._:-]{8,128}$",
+                    pieces: &[
+                        crate::rt::Piece {
+                            ranges: &[
+                                (b'A', b'Z'),
+                                (b'a', b'z'),
+                                (b'0', b'9'),
+                                (b'.', b'.'),
+                                (b'_', b'_'),
+                                (b':', b':'),
+                                (b'-', b'-'),
+                            ],
+                            min: 8usize,
+                            max: 128usize,
+                        },
+                    ],
+                },
+            ),
         )?;
         rt::require_param("query", "deviceId", value)?
     };
@@ -337,7 +356,38 @@ fn parse_license_status(
             value.as_deref(),
             Some(4usize),
             Some(255usize),
-            Some("^cs_[A-Za-z0-9_]+$"),
+            Some(
+                &crate::rt::Pattern {
+                    source: "^cs_[A-Za-z0-9_]+$",
+                    pieces: &[
+                        crate::rt::Piece {
+                            ranges: &[(b'c', b'c')],
+                            min: 1usize,
+                            max: 1usize,
+                        },
+                        crate::rt::Piece {
+                            ranges: &[(b's', b's')],
+                            min: 1usize,
+                            max: 1usize,
+                        },
+                        crate::rt::Piece {
+                            ranges: &[(b'_', b'_')],
+                            min: 1usize,
+                            max: 1usize,
+                        },
+                        crate::rt::Piece {
+                            ranges: &[
+                                (b'A', b'Z'),
+                                (b'a', b'z'),
+                                (b'0', b'9'),
+                                (b'_', b'_'),
+                            ],
+                            min: 1usize,
+                            max: usize::MAX,
+                        },
+                    ],
+                },
+            ),
         )?;
         value
     };
@@ -349,7 +399,24 @@ fn parse_license_status(
             value.as_deref(),
             Some(16usize),
             Some(64usize),
-            Some("^[A-Za-z0-9 -]{16,64}$"),
+            Some(
+                &crate::rt::Pattern {
+                    source: "^[A-Za-z0-9 -]{16,64}$",
+                    pieces: &[
+                        crate::rt::Piece {
+                            ranges: &[
+                                (b'A', b'Z'),
+                                (b'a', b'z'),
+                                (b'0', b'9'),
+                                (b' ', b' '),
+                                (b'-', b'-'),
+                            ],
+                            min: 16usize,
+                            max: 64usize,
+                        },
+                    ],
+                },
+            ),
         )?;
         value
     };

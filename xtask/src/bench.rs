@@ -285,8 +285,9 @@ fn budgets(
             .map(|f| ratio(f.rps, f.js_rps))
             .unwrap_or(0.0)
     };
+    let size_check = format!("worker gzip <= {} KiB", worker::GZIP_BUDGET_KIB);
     let checks = [
-        ("worker gzip <= 250 KiB", size.gzip <= 250 * 1024),
+        (size_check.as_str(), size.within_budget()),
         ("cold start <= 1.05x js", ratio(cold.0, cold.1) <= 1.05),
         (
             "/health >= 0.95x js req/s (16 conns)",

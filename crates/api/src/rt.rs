@@ -102,13 +102,58 @@ pub trait Validate {
     fn validate(&self) -> Result<(), FieldError>;
 }
 
+/// A spec `pattern`, compiled by the generator (`nyra_codegen::pattern`) into anchored pieces
+/// that match greedily; the generator refuses every pattern where that would differ from the
+/// regular expression.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pattern {
+    /// The pattern as the spec writes it.
+    pub source: &'static str,
+    /// The pieces, in order; together they must take the whole value.
+    pub pieces: &'static [Piece],
+}
+
+/// One piece of a [`Pattern`]: a set of ASCII characters repeated `min` to `max` times.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Piece {
+    /// Inclusive byte ranges of the set.
+    pub ranges: &'static [(u8, u8)],
+    /// Fewest repetitions.
+    pub min: usize,
+    /// Most repetitions (`usize::MAX` when unbounded).
+    pub max: usize,
+}
+
+impl Piece {
+    fn admits(&self, c: char) -> bool {
+        u8::try_from(c).is_ok_and(|c| self.ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)))
+    }
+}
+
+impl Pattern {
+    /// True when the whole value matches.
+    pub fn is_match(&self, value: &str) -> bool {
+        let mut rest = value.chars().peekable();
+        for piece in self.pieces {
+            let mut count = 0;
+            while count < piece.max && rest.next_if(|c| piece.admits(*c)).is_some() {
+                count += 1;
+            }
+            if count < piece.min {
+                return false;
+            }
+        }
+        rest.next().is_none()
+    }
+}
+
 /// Checks a string against `minLength`, `maxLength` (in characters) and `pattern`.
 pub fn check_str(
     field: &str,
     value: &str,
     min: Option<usize>,
     max: Option<usize>,
-    pattern: Option<&str>,
+    pattern: Option<&Pattern>,
 ) -> Result<(), FieldError> {
     let fail = |message: String| FieldError {
         field: field.to_owned(),
@@ -121,11 +166,8 @@ pub fn check_str(
     if let Some(max) = max.filter(|max| len > *max) {
         return Err(fail(format!("must be at most {max} characters")));
     }
-    if let Some(pattern) = pattern {
-        let matches = regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(value));
-        if !matches {
-            return Err(fail(format!("must match {pattern}")));
-        }
+    if let Some(pattern) = pattern.filter(|p| !p.is_match(value)) {
+        return Err(fail(format!("must match {}", pattern.source)));
     }
     Ok(())
 }
@@ -178,7 +220,7 @@ pub fn check_param(
     value: Option<&str>,
     min: Option<usize>,
     max: Option<usize>,
-    pattern: Option<&str>,
+    pattern: Option<&Pattern>,
 ) -> Result<(), HttpResponse> {
     match value {
         Some(value) => {

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod models;
+pub mod pattern;
 pub mod server;
 pub mod spec;
 

@@ -1,7 +1,7 @@
 //! `components.schemas` to serde structs, string enums and type aliases, each with `validate`.
 
-use crate::Result;
 use crate::spec::{self, StringRules, unsupported};
+use crate::{Result, pattern};
 use heck::{ToSnakeCase, ToUpperCamelCase};
 use openapiv3::{
     AdditionalProperties, IntegerFormat, ObjectType, OpenAPI, ReferenceOr, Schema, SchemaKind,
@@ -34,7 +34,11 @@ fn schema_item(spec: &OpenAPI, name: &str, schema: &Schema) -> Result<TokenStrea
         SchemaKind::Type(Type::String(s)) if !s.enumeration.is_empty() => {
             Ok(enum_item(&ident, &doc, s))
         }
-        SchemaKind::Type(Type::String(_)) => Ok(quote! { #doc pub type #ident = String; }),
+        SchemaKind::Type(Type::String(s)) => {
+            // Refuse a pattern the runtime cannot match, even where no field uses the schema.
+            pattern::option_tokens(s.pattern.as_deref())?;
+            Ok(quote! { #doc pub type #ident = String; })
+        }
         _ => Err(unsupported(
             name,
             "a component schema that is not an object or string",
@@ -83,7 +87,7 @@ fn object_item(
     for (wire, prop) in &object.properties {
         let required = object.required.iter().any(|r| r == wire);
         let field = Field::new(spec, wire, prop, required)?;
-        checks.push(field.check());
+        checks.push(field.check()?);
         fields.push(field.declaration());
     }
     let deny = match object.additional_properties {
@@ -165,7 +169,7 @@ impl Field {
         quote! { #doc #[serde(rename = #wire)] #skip pub #ident: #ty, }
     }
 
-    fn check(&self) -> TokenStream {
+    fn check(&self) -> Result<TokenStream> {
         let wire = &self.wire;
         let ident = &self.ident;
         let body = if self.nested {
@@ -173,19 +177,16 @@ impl Field {
         } else if !self.rules.is_empty() {
             let min = option_tokens(self.rules.min);
             let max = option_tokens(self.rules.max);
-            let pattern = match &self.rules.pattern {
-                Some(p) => quote!(Some(#p)),
-                None => quote!(None),
-            };
+            let pattern = pattern::option_tokens(self.rules.pattern.as_deref())?;
             quote! { crate::rt::check_str(#wire, value, #min, #max, #pattern)?; }
         } else {
-            return quote!();
+            return Ok(quote!());
         };
-        if self.optional {
+        Ok(if self.optional {
             quote! { if let Some(value) = &self.#ident { #body } }
         } else {
             quote! { { let value = &self.#ident; #body } }
-        }
+        })
     }
 }
 

@@ -1,8 +1,8 @@
 //! Operations to typed requests, typed response enums, the `BillingApi` trait and `dispatch`.
 
-use crate::Result;
 use crate::models::{doc_attr, ident};
 use crate::spec::{self, Op, StringRules, unsupported};
+use crate::{Result, pattern};
 use heck::{ToSnakeCase, ToUpperCamelCase};
 use openapiv3::{OpenAPI, ReferenceOr, StatusCode};
 use proc_macro2::{Ident, TokenStream};
@@ -104,6 +104,8 @@ struct Param {
     location: &'static str,
     required: bool,
     rules: StringRules,
+    /// The compiled `pattern` argument of its check.
+    pattern: TokenStream,
 }
 
 /// One documented response.
@@ -394,6 +396,7 @@ fn param_let(p: &Param) -> TokenStream {
         location,
         required,
         rules,
+        pattern,
     } = p;
     let fetch = if *location == "query" {
         quote! { rt::query_value(&query, #wire) }
@@ -403,10 +406,6 @@ fn param_let(p: &Param) -> TokenStream {
     };
     let min = opt(rules.min);
     let max = opt(rules.max);
-    let pattern = match &rules.pattern {
-        Some(p) => quote!(Some(#p)),
-        None => quote!(None),
-    };
     let check =
         quote! { rt::check_param(#location, #wire, value.as_deref(), #min, #max, #pattern)?; };
     let take = if *required {
@@ -437,6 +436,7 @@ fn params(spec: &OpenAPI, op: &Op<'_>) -> Result<Vec<Param>> {
             ident: ident(&data.name.to_snake_case()),
             location,
             required: data.required,
+            pattern: pattern::option_tokens(rules.pattern.as_deref())?,
             rules,
         });
     }

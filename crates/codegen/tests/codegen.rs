@@ -58,3 +58,16 @@ fn unparsable_spec_is_a_clear_error() {
     let error = spec::parse("openapi: [").unwrap_err();
     assert!(matches!(error, CodegenError::Parse(_)));
 }
+
+#[test]
+fn refuses_patterns_it_cannot_match_exactly() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mini.yaml"
+    ))
+    .unwrap()
+    .replace("pattern: '^[a-z]+$'", r"pattern: '^[a-z]+\d$'");
+    let error = models::generate(&spec::parse(&text).unwrap()).unwrap_err();
+    assert!(matches!(error, CodegenError::Unsupported { .. }), "{error}");
+    assert!(error.to_string().contains(r"^[a-z]+\d$"), "{error}");
+}

@@ -17,6 +17,7 @@ pub struct Stack {
     pub worker: Worker,
     _emulator: Emulator,
     checkout_session_id: String,
+    activation_code: String,
     device_token: String,
 }
 
@@ -27,12 +28,13 @@ impl Stack {
     /// Starts the emulator and the Worker, then pays and activates one device.
     pub async fn start() -> Result<Stack> {
         let (worker, emulator) = nyra_e2e::stack::start(|o| o).await?;
-        let (checkout_session_id, device_token) =
+        let (checkout_session_id, activation_code, device_token) =
             activate(&worker.base_url, &emulator.base_url()).await?;
         Ok(Stack {
             worker,
             _emulator: emulator,
             checkout_session_id,
+            activation_code,
             device_token,
         })
     }
@@ -50,8 +52,8 @@ impl Stack {
             (
                 "first_activation",
                 format!(
-                    "/api/license/status?deviceId={DEVICE}&checkoutSessionId={}",
-                    self.checkout_session_id
+                    "/api/license/status?deviceId={DEVICE}&checkoutSessionId={}&activationCode={}",
+                    self.checkout_session_id, self.activation_code
                 ),
                 bearer(secrets::LICENSE_API_TOKEN),
             ),
@@ -81,11 +83,14 @@ impl Stack {
             sent: count,
             recorded,
             js_d1_writes_per_s: 0.0,
+            queue: None,
         })
     }
 }
 
-async fn activate(worker: &str, emulator: &str) -> Result<(String, String)> {
+/// Checkout, pay and first activation (with the checkout's activation code): the session id,
+/// the activation code and the device token.
+async fn activate(worker: &str, emulator: &str) -> Result<(String, String, String)> {
     let http = reqwest::Client::new();
     let checkout: Value = json_of(
         http.post(format!("{worker}/api/billing/checkout"))
@@ -95,6 +100,10 @@ async fn activate(worker: &str, emulator: &str) -> Result<(String, String)> {
     )
     .await?;
     let session = checkout["checkoutSessionId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let code = checkout["activationCode"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -108,7 +117,7 @@ async fn activate(worker: &str, emulator: &str) -> Result<(String, String)> {
     .await?;
     let status: Value = json_of(
         http.get(format!(
-            "{worker}/api/license/status?deviceId={DEVICE}&checkoutSessionId={session}"
+            "{worker}/api/license/status?deviceId={DEVICE}&checkoutSessionId={session}&activationCode={code}"
         ))
         .bearer_auth(secrets::LICENSE_API_TOKEN)
         .send()
@@ -118,7 +127,7 @@ async fn activate(worker: &str, emulator: &str) -> Result<(String, String)> {
     let token = status["deviceAccessToken"]
         .as_str()
         .ok_or("activation gave no device token")?;
-    Ok((session, token.to_owned()))
+    Ok((session, code, token.to_owned()))
 }
 
 async fn json_of(response: reqwest::Result<reqwest::Response>) -> Result<Value> {
@@ -132,14 +141,14 @@ async fn json_of(response: reqwest::Result<reqwest::Response>) -> Result<Value> 
     }
 }
 
-fn event_template() -> Result<Value> {
+pub(crate) fn event_template() -> Result<Value> {
     let path =
         root().join("crates/domain/fixtures/webhook/events/customer.subscription.updated.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
-fn event_body(template: &Value, i: usize) -> Vec<u8> {
+pub(crate) fn event_body(template: &Value, i: usize) -> Vec<u8> {
     let mut event = template.clone();
     event["id"] = json!(format!("evt_bench_{i:06}"));
     event["created"] = json!(1_764_300_000 + i as i64);
@@ -148,7 +157,7 @@ fn event_body(template: &Value, i: usize) -> Vec<u8> {
 }
 
 /// Sends signed bodies with 16 workers; every answer must be 200.
-async fn deliver(base: &str, bodies: Vec<Vec<u8>>) -> Result<()> {
+pub(crate) async fn deliver(base: &str, bodies: Vec<Vec<u8>>) -> Result<()> {
     let queue = Arc::new(tokio::sync::Mutex::new(bodies));
     let client = reqwest::Client::new();
     let mut tasks = Vec::new();

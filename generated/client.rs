@@ -810,11 +810,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     pub struct WebhookAck {
-        ///The event had been recorded before; nothing changed.
+        ///The event had been recorded before; nothing changed. Always false in queue mode, where the consumer drops duplicates.
         pub duplicate: bool,
-        ///The event changed billing state; false when it was only recorded (another event type, or one that cannot grant anything here).
+        ///The event changed billing state; false when it was only recorded (another event type, or one that cannot grant anything here). Always true in queue mode ("accepted for processing"); the consumer's log says what each event did.
         pub handled: bool,
-        ///The event was verified and recorded.
+        ///The event was verified and recorded (queue mode, `WEBHOOK_MODE=queue`, verified and accepted for processing).
         pub received: bool,
     }
     /// Error types.
@@ -1157,6 +1157,15 @@ and grants nothing, so Stripe stops retrying it. `503 config_missing`
 when the webhook secret, the Stripe key or the price is not set;
 `503 storage_unavailable` when D1 fails: the event claim and the state
 change commit together or not at all, so Stripe's retry is safe.
+
+Queue mode (`WEBHOOK_MODE=queue`, opt-in; `direct` is the default):
+the signature and the configuration are checked exactly as above, then
+the verified body is put on a Cloudflare Queue and answered `200` with
+`duplicate: false, handled: true`, meaning "accepted for processing":
+the queue consumer records it (the same claim and guarded upsert, in
+one D1 batch per queue batch), retries on D1 failures and moves what
+keeps failing to a dead-letter queue. A body the queue cannot take is
+recorded directly and answered as in direct mode.
 
 
 Sends a `POST` request to `/api/billing/webhook`

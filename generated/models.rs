@@ -488,13 +488,13 @@ impl Validate for StripeEvent {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookAck {
-    /// The event was verified and recorded.
+    /// The event was verified and recorded (queue mode, `WEBHOOK_MODE=queue`, verified and accepted for processing).
     #[serde(rename = "received")]
     pub received: bool,
-    /// The event had been recorded before; nothing changed.
+    /// The event had been recorded before; nothing changed. Always false in queue mode, where the consumer drops duplicates.
     #[serde(rename = "duplicate")]
     pub duplicate: bool,
-    /// The event changed billing state; false when it was only recorded (another event type, or one that cannot grant anything here).
+    /// The event changed billing state; false when it was only recorded (another event type, or one that cannot grant anything here). Always true in queue mode ("accepted for processing"); the consumer's log says what each event did.
     #[serde(rename = "handled")]
     pub handled: bool,
 }

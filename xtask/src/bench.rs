@@ -28,6 +28,9 @@ pub fn run(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
     setup::all()?;
     let size = worker::build()?;
+    if args.iter().any(|a| a == "--webhook-only") {
+        return run_webhook_only(quick);
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (cold, figures, ingest) = runtime.block_on(measure(quick))?;
     let results = results_json(&size, cold, &figures, &ingest);
@@ -80,10 +83,47 @@ async fn measure(quick: bool) -> Result<((f64, f64), Vec<Figure>, Ingest)> {
         "    license_refresh@c16: {:.0} req/s (js {:.0}, same client)",
         refresh.rps, hello_loop.rps
     );
+    let ingest = webhook_ingest(&stack, &hello, quick).await?;
+    Ok(((ours, js), figures, ingest))
+}
+
+/// Webhook ingest in direct mode, the JS one-INSERT baseline, and queue mode.
+async fn webhook_ingest(
+    stack: &crate::bench_stack::Stack,
+    hello: &Worker,
+    quick: bool,
+) -> Result<Ingest> {
     step("webhook ingest (signed unique and duplicate events, 16 concurrent)");
     let mut ingest = stack.ingest(if quick { 600 } else { 2000 }).await?;
     ingest.js_d1_writes_per_s = load(&hello.base_url, "/d1-write", &[], 16, quick)?.rps;
-    Ok(((ours, js), figures, ingest))
+    step("webhook ingest, queue mode (WEBHOOK_MODE=queue; unique events until all applied)");
+    let queued = crate::bench_queue::measure(if quick { 1000 } else { 4000 }).await?;
+    eprintln!(
+        "    applied {:.0} events/s (accepted {:.0}/s), {}/{} recorded",
+        queued.applied_per_s, queued.accepted_per_s, queued.recorded, queued.sent
+    );
+    ingest.queue = Some(queued);
+    Ok(ingest)
+}
+
+/// `--webhook-only`: just the webhook ingest figures (direct, queue, JS baseline), no budgets
+/// but "lost nothing".
+fn run_webhook_only(quick: bool) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let ingest = runtime.block_on(async {
+        let stack = crate::bench_stack::Stack::start().await?;
+        let hello = Worker::start(js_options())
+            .await
+            .map_err(|e| e.to_string())?;
+        webhook_ingest(&stack, &hello, quick).await
+    })?;
+    print_ingest(&ingest);
+    let queued = ingest.queue.as_ref().is_some_and(|q| q.recorded == q.sent);
+    if ingest.recorded == ingest.sent && queued {
+        Ok(())
+    } else {
+        Err("webhook ingest lost events".to_owned())
+    }
 }
 
 fn ours_options() -> WorkerOptions {
@@ -152,6 +192,8 @@ pub struct Ingest {
     pub recorded: usize,
     /// The JS baseline's single-INSERT requests per second on the same local D1.
     pub js_d1_writes_per_s: f64,
+    /// The same ingest through the webhook queue (`WEBHOOK_MODE=queue`).
+    pub queue: Option<crate::bench_queue::QueueIngest>,
 }
 
 fn ratio(ours: f64, base: f64) -> f64 {
@@ -179,6 +221,11 @@ fn results_json(
                           "sent": ingest.sent, "recorded": ingest.recorded,
                           "jsD1WritesPerSecond": ingest.js_d1_writes_per_s,
                           "ratioToJsD1Writes": ratio(ingest.unique_per_s, ingest.js_d1_writes_per_s)},
+        "webhookQueueIngest": ingest.queue.as_ref().map(|q| json!({
+            "appliedPerSecond": q.applied_per_s, "acceptedPerSecond": q.accepted_per_s,
+            "sent": q.sent, "recorded": q.recorded,
+            "ratioToJsD1Writes": ratio(q.applied_per_s, ingest.js_d1_writes_per_s),
+            "ratioToDirect": ratio(q.applied_per_s, ingest.unique_per_s)})),
     })
 }
 
@@ -241,23 +288,7 @@ fn print_table(size: &worker::Size, cold: (f64, f64), figures: &[Figure], ingest
             f.p99_ms
         );
     }
-    eprintln!(
-        "{:<28} {:>12.0} {:>12.0} {:>8.2}",
-        "webhook unique events/s",
-        ingest.unique_per_s,
-        ingest.js_d1_writes_per_s,
-        ratio(ingest.unique_per_s, ingest.js_d1_writes_per_s)
-    );
-    eprintln!("  (js column of the webhook row: one D1 INSERT per request, 16 connections)");
-    eprintln!(
-        "{:<28} {:>12.0}",
-        "webhook duplicates/s", ingest.duplicate_per_s
-    );
-    eprintln!(
-        "{:<28} {:>12}",
-        "webhook sent / recorded",
-        format!("{}/{}", ingest.sent, ingest.recorded)
-    );
+    print_ingest(ingest);
     eprintln!(
         "{:<28} {:>12.1}",
         "worker gzip KiB",
@@ -267,6 +298,47 @@ fn print_table(size: &worker::Size, cold: (f64, f64), figures: &[Figure], ingest
         "{:<28} {:>12.1}",
         "worker wasm KiB",
         size.wasm as f64 / 1024.0
+    );
+}
+
+fn print_ingest(ingest: &Ingest) {
+    eprintln!(
+        "{:<28} {:>12.0} {:>12.0} {:>8.2}",
+        "webhook unique events/s",
+        ingest.unique_per_s,
+        ingest.js_d1_writes_per_s,
+        ratio(ingest.unique_per_s, ingest.js_d1_writes_per_s)
+    );
+    if let Some(q) = &ingest.queue {
+        eprintln!(
+            "{:<28} {:>12.0} {:>12.0} {:>8.2}",
+            "webhook queue applied/s",
+            q.applied_per_s,
+            ingest.js_d1_writes_per_s,
+            ratio(q.applied_per_s, ingest.js_d1_writes_per_s)
+        );
+        eprintln!(
+            "{:<28} {:>12.0} {:>12} {:>8.2}",
+            "webhook queue accepted/s",
+            q.accepted_per_s,
+            "",
+            ratio(q.accepted_per_s, ingest.js_d1_writes_per_s)
+        );
+        eprintln!(
+            "{:<28} {:>12}",
+            "webhook queue sent/recorded",
+            format!("{}/{}", q.sent, q.recorded)
+        );
+    }
+    eprintln!("  (js column of the webhook rows: one D1 INSERT per request, 16 connections)");
+    eprintln!(
+        "{:<28} {:>12.0}",
+        "webhook duplicates/s", ingest.duplicate_per_s
+    );
+    eprintln!(
+        "{:<28} {:>12}",
+        "webhook sent / recorded",
+        format!("{}/{}", ingest.sent, ingest.recorded)
     );
 }
 
@@ -304,6 +376,10 @@ fn budgets(
         (
             "webhook ingest lost nothing",
             ingest.recorded == ingest.sent,
+        ),
+        (
+            "webhook queue mode lost nothing",
+            ingest.queue.as_ref().is_some_and(|q| q.recorded == q.sent),
         ),
     ];
     step("budgets");

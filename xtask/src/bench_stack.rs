@@ -124,6 +124,7 @@ impl Stack {
             sent: count,
             recorded,
             js_d1_writes_per_s: 0.0,
+            queue: None,
         })
     }
 }
@@ -233,14 +234,14 @@ async fn json_of(response: reqwest::Result<reqwest::Response>) -> Result<Value> 
     }
 }
 
-fn event_template() -> Result<Value> {
+pub(crate) fn event_template() -> Result<Value> {
     let path =
         root().join("crates/domain/fixtures/webhook/events/customer.subscription.updated.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
-fn event_body(template: &Value, i: usize) -> Vec<u8> {
+pub(crate) fn event_body(template: &Value, i: usize) -> Vec<u8> {
     let mut event = template.clone();
     event["id"] = json!(format!("evt_bench_{i:06}"));
     event["created"] = json!(1_764_300_000 + i as i64);
@@ -249,7 +250,7 @@ fn event_body(template: &Value, i: usize) -> Vec<u8> {
 }
 
 /// Sends signed bodies with 16 workers; every answer must be 200.
-async fn deliver(base: &str, bodies: Vec<Vec<u8>>) -> Result<()> {
+pub(crate) async fn deliver(base: &str, bodies: Vec<Vec<u8>>) -> Result<()> {
     let queue = Arc::new(tokio::sync::Mutex::new(bodies));
     let client = reqwest::Client::new();
     let mut tasks = Vec::new();

@@ -41,7 +41,41 @@ pub struct WorkerOptions {
     pub main: Option<std::path::PathBuf>,
     /// Checkouts per 60 s allowed per client IP and per device (the rate limiting bindings).
     pub checkout_limits: CheckoutLimits,
+    /// The webhook queue and its dead-letter lane (used when `WEBHOOK_MODE` is `queue`).
+    pub webhook_queue: QueueSettings,
+    /// wrangler's `--log-level` (`warn` by default; `log` keeps the Worker's own log lines,
+    /// which tests that read `wrangler.log` need).
+    pub log_level: &'static str,
 }
+
+/// The webhook queue's consumer settings (wrangler `queues.consumers[]`), main lane and dead-letter lane.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueSettings {
+    /// Messages per consumer batch (`max_batch_size`, at most 100).
+    pub max_batch_size: u32,
+    /// Seconds a partial batch waits (`max_batch_timeout`).
+    pub max_batch_timeout: u32,
+    /// Retries on the main lane before a message moves to the dead-letter queue.
+    pub max_retries: u32,
+    /// Retries on the dead-letter lane.
+    pub dead_letter_retries: u32,
+    /// Seconds before a retried message is delivered again (`retry_delay`, both lanes).
+    pub retry_delay: u32,
+}
+
+impl QueueSettings {
+    /// Quick settings for tests: full batches of 100, a 1 s timeout, immediate retries.
+    pub const QUICK: QueueSettings = QueueSettings {
+        max_batch_size: 100,
+        max_batch_timeout: 1,
+        max_retries: 3,
+        dead_letter_retries: 100,
+        retry_delay: 0,
+    };
+}
+
+/// The webhook queue's name; its dead-letter queue adds `-dlq` (the Worker tells lanes apart by it).
+pub const WEBHOOK_QUEUE: &str = "nyra-billing-webhooks";
 
 /// The `simple` limits of the checkout rate limiting bindings, per 60 seconds.
 #[derive(Debug, Clone, Copy)]
@@ -78,12 +112,29 @@ impl WorkerOptions {
                 ("NYRA_OFFLINE_GRACE_HOURS", "168"),
                 ("BILLING_CHECKOUT", "test"),
                 ("NYRA_ENV", "local"),
+                ("WEBHOOK_MODE", "direct"),
             ]),
             migrate: true,
             port: None,
             main: None,
             checkout_limits: CheckoutLimits::GENEROUS,
+            webhook_queue: QueueSettings::QUICK,
+            log_level: "warn",
         }
+    }
+
+    /// Sets wrangler's `--log-level` (`log` keeps the Worker's `console.log` lines in `wrangler.log`).
+    pub fn with_log_level(self, log_level: &'static str) -> Self {
+        WorkerOptions { log_level, ..self }
+    }
+
+    /// Webhooks go through the queue (`WEBHOOK_MODE=queue`) with these consumer settings.
+    pub fn with_webhook_queue(self, settings: QueueSettings) -> Self {
+        WorkerOptions {
+            webhook_queue: settings,
+            ..self
+        }
+        .with_var("WEBHOOK_MODE", "queue")
     }
 
     /// Sets the checkout rate limits.
@@ -148,7 +199,7 @@ impl Worker {
             None => free_port()?,
         };
         let spawned = Instant::now();
-        let mut child = spawn(dir.path(), port)?;
+        let mut child = spawn(dir.path(), port, options.log_level)?;
         let guard = child.stdin.take();
         let mut worker = Worker {
             base_url: format!("http://127.0.0.1:{port}"),
@@ -256,6 +307,7 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
             limiter("CHECKOUT_IP_LIMITER", "1001", options.checkout_limits.per_ip),
             limiter("CHECKOUT_DEVICE_LIMITER", "1002", options.checkout_limits.per_device),
         ],
+        "queues": queues(&options.webhook_queue),
         "d1_databases": [{
             "binding": "DB",
             "database_name": "nyra_billing",
@@ -274,6 +326,31 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     std::fs::write(dir.join(".dev.vars"), secrets::dotenv(&pairs))
+}
+
+/// The webhook queue's producer binding and the consumers of it and of its dead-letter queue.
+fn queues(settings: &QueueSettings) -> serde_json::Value {
+    let dead_letter = format!("{WEBHOOK_QUEUE}-dlq");
+    serde_json::json!({
+        "producers": [{ "binding": "WEBHOOK_QUEUE", "queue": WEBHOOK_QUEUE }],
+        "consumers": [
+            {
+                "queue": WEBHOOK_QUEUE,
+                "max_batch_size": settings.max_batch_size,
+                "max_batch_timeout": settings.max_batch_timeout,
+                "max_retries": settings.max_retries,
+                "retry_delay": settings.retry_delay,
+                "dead_letter_queue": dead_letter,
+            },
+            {
+                "queue": dead_letter,
+                "max_batch_size": settings.max_batch_size,
+                "max_batch_timeout": settings.max_batch_timeout,
+                "max_retries": settings.dead_letter_retries,
+                "retry_delay": settings.retry_delay,
+            },
+        ],
+    })
 }
 
 /// One Workers Rate Limiting binding: `limit` requests per 60 seconds.
@@ -322,7 +399,7 @@ fn migrate(dir: &Path) -> Result<(), StartError> {
     }
 }
 
-fn spawn(dir: &Path, port: u16) -> std::io::Result<Child> {
+fn spawn(dir: &Path, port: u16, log_level: &str) -> std::io::Result<Child> {
     let log = std::fs::File::create(dir.join("wrangler.log"))?;
     let mut command = wrangler(dir);
     command
@@ -332,7 +409,7 @@ fn spawn(dir: &Path, port: u16) -> std::io::Result<Child> {
         .args([
             "--show-interactive-dev-session=false",
             "--log-level",
-            "warn",
+            log_level,
         ]);
     let mut wrapper = guarded(command);
     wrapper.stdout(log.try_clone()?).stderr(log);

@@ -163,6 +163,11 @@ impl Ctx {
         self.env.d1("DB").map_err(|_| ApiError::StorageUnbound)
     }
 
+    /// A Queue producer binding, if this deployment has it.
+    pub fn queue(&self, binding: &str) -> Option<worker::Queue> {
+        self.env.queue(binding).ok()
+    }
+
     /// A Stripe client with `key`, the base URL and the pinned API version from vars.
     pub fn stripe(&self, key: String) -> Stripe {
         Stripe::new(

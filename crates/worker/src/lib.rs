@@ -3,18 +3,23 @@
 //! The static documents (`/docs`, `/openapi.json`, `/openapi.yaml`) reach the Worker first
 //! (wrangler `run_worker_first`) only so that other methods get the router's 405 with `Allow`;
 //! GET and HEAD are handed to the `ASSETS` binding unchanged.
+//!
+//! The queue handler applies batches of webhook events enqueued in `WEBHOOK_MODE=queue`
+//! (see [`queue`]); it acknowledges or retries every message itself and never fails.
 
 mod api;
 mod ctx;
 mod http;
 mod problems;
+mod queue;
 mod routes;
 mod settle;
 mod store;
 mod stripe;
 
 use nyra_api::server;
-use worker::{Context, Env, Request, Response, Result, event};
+use wasm_bindgen::JsValue;
+use worker::{Context, Env, MessageBatch, Request, Response, Result, event};
 
 #[event(fetch)]
 async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -34,4 +39,10 @@ async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response
         }
     };
     http::write(response)
+}
+
+#[event(queue)]
+async fn webhook_batch(batch: MessageBatch<JsValue>, env: Env, _ctx: Context) -> Result<()> {
+    queue::consume(batch, env).await;
+    Ok(())
 }

@@ -14,20 +14,20 @@ use rusqlite::Connection;
 use rusqlite::types::Value as Db;
 use serde_json::{Value, json};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-type Row = Vec<(String, Db)>;
+pub(crate) type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub(crate) type Row = Vec<(String, Db)>;
 
 const SECRET_A: &str = "whsec_local_test_secret_rotation_a";
 const SECRET_B: &str = "whsec_local_test_secret_rotation_b";
 const NOW: i64 = 1_764_300_000;
-const NOW_ISO: &str = "2025-11-28T03:20:00Z";
+pub(crate) const NOW_ISO: &str = "2025-11-28T03:20:00Z";
 const CUS: &str = "cus_test_NyraLifecycle01";
 const PRICE: &str = "price_test_local_pro_monthly";
-const EXPECT: Expect = Expect {
+pub(crate) const EXPECT: Expect = Expect {
     price_id: PRICE,
     livemode: false,
 };
-const LIFECYCLE: [&str; 6] = [
+pub(crate) const LIFECYCLE: [&str; 6] = [
     "checkout.session.completed",
     "customer.subscription.created",
     "invoice.paid",
@@ -40,11 +40,11 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/webhook")
 }
 
-fn fixture_bytes(event_type: &str) -> Result<Vec<u8>, std::io::Error> {
+pub(crate) fn fixture_bytes(event_type: &str) -> Result<Vec<u8>, std::io::Error> {
     std::fs::read(fixtures().join("events").join(format!("{event_type}.json")))
 }
 
-fn fixture(event_type: &str) -> Result<Event, Box<dyn std::error::Error>> {
+pub(crate) fn fixture(event_type: &str) -> Result<Event, Box<dyn std::error::Error>> {
     Ok(parse(&fixture_bytes(event_type)?)?)
 }
 
@@ -496,7 +496,7 @@ fn unhandled_types_need_only_the_envelope() -> TestResult {
 
 // ---------------------------------------------------------------- D1 state (rusqlite)
 
-fn migrated() -> Result<Connection, Box<dyn std::error::Error>> {
+pub(crate) fn migrated() -> Result<Connection, Box<dyn std::error::Error>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
     let conn = Connection::open_in_memory()?;
     for file in [
@@ -509,7 +509,7 @@ fn migrated() -> Result<Connection, Box<dyn std::error::Error>> {
     Ok(conn)
 }
 
-fn to_db(value: &SqlValue) -> Db {
+pub(crate) fn to_db(value: &SqlValue) -> Db {
     match value {
         SqlValue::Null => Db::Null,
         SqlValue::Integer(i) => Db::Integer(*i),
@@ -529,7 +529,7 @@ fn apply(conn: &mut Connection, event: &Event, now_iso: &str) -> rusqlite::Resul
     tx.commit()
 }
 
-fn rows(conn: &Connection, skip_updated_at: bool) -> rusqlite::Result<Vec<Row>> {
+pub(crate) fn rows(conn: &Connection, skip_updated_at: bool) -> rusqlite::Result<Vec<Row>> {
     let mut statement = conn.prepare("SELECT * FROM billing_customers ORDER BY customer_id")?;
     let names: Vec<String> = statement.column_names().map(str::to_owned).collect();
     let mapped = statement.query_map([], |row| {
@@ -544,7 +544,7 @@ fn rows(conn: &Connection, skip_updated_at: bool) -> rusqlite::Result<Vec<Row>> 
     mapped.collect()
 }
 
-fn processed(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+pub(crate) fn processed(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut statement = conn.prepare("SELECT event_id FROM processed_events ORDER BY event_id")?;
     let ids = statement.query_map([], |row| row.get::<_, String>(0))?;
     ids.collect()
@@ -560,7 +560,7 @@ fn text(value: &str) -> Db {
     Db::Text(value.to_owned())
 }
 
-fn final_row(events: &[&Event]) -> Result<Row, Box<dyn std::error::Error>> {
+pub(crate) fn final_row(events: &[&Event]) -> Result<Row, Box<dyn std::error::Error>> {
     let mut conn = migrated()?;
     for (i, event) in events.iter().enumerate() {
         apply(
@@ -651,7 +651,7 @@ fn a_failing_state_change_rolls_back_the_claim() -> TestResult {
     Ok(())
 }
 
-fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
+pub(crate) fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
     if items.len() <= 1 {
         return vec![items.to_vec()];
     }
@@ -869,7 +869,7 @@ fn spec() -> impl Strategy<Value = Spec> {
     })
 }
 
-fn stream() -> impl Strategy<Value = (Vec<Event>, Vec<usize>, Vec<usize>)> {
+pub(crate) fn stream() -> impl Strategy<Value = (Vec<Event>, Vec<usize>, Vec<usize>)> {
     proptest::collection::vec(spec(), 1..24).prop_flat_map(|specs| {
         let events: Vec<Event> = specs
             .iter()
@@ -892,7 +892,7 @@ fn stream() -> impl Strategy<Value = (Vec<Event>, Vec<usize>, Vec<usize>)> {
 }
 
 /// Applies a delivery stream; duplicates must fail. Returns the final rows and claimed ids.
-fn deliver(
+pub(crate) fn deliver(
     events: &[Event],
     order: &[usize],
 ) -> Result<(Vec<Row>, Vec<String>), Box<dyn std::error::Error>> {

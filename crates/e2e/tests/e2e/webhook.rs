@@ -1,4 +1,4 @@
-//! Webhook ingest against the real Worker and local D1: verification, idempotency, order, atomicity, load, fuzz.
+//! Webhook ingest against the real Worker and local D1: verification, idempotency, order, atomicity, load (direct and queue mode), queue retries and dead letters, fuzz.
 
 use crate::util::{
     UNUSED_STRIPE, WEBHOOK, deliver, event_id, event_json, now, post_webhook, random_bytes,
@@ -7,10 +7,11 @@ use fastrand::Rng;
 use nyra_domain::webhook::verify::signature_header;
 use nyra_e2e::http::{Answer, Http};
 use nyra_e2e::secrets::STRIPE_WEBHOOK_SECRET;
+use nyra_e2e::worker::QueueSettings;
 use nyra_e2e::{Worker, WorkerOptions};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -370,15 +371,40 @@ async fn webhook_d1_failure_answers_503_and_writes_nothing_until_redelivery() {
     assert_eq!(row["device_id"], "dev_test_7f3c9a12");
 }
 
-// ---- load ---------------------------------------------------------------------------------
+// ---- load ----------------------------------------------------------------------------------
+
+/// How the load test's Worker records webhooks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Direct,
+    Queue,
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_load_2000_deliveries_with_duplicates_lose_nothing() {
+    load(Mode::Direct).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_queue_load_2000_deliveries_with_duplicates_lose_nothing() {
+    load(Mode::Queue).await;
+}
+
+/// 2,000 deliveries of 1,400 unique events (30% duplicates), 16 concurrent: every unique event
+/// is recorded exactly once and every customer ends in the reference row. In queue mode every
+/// delivery is acknowledged `duplicate: false, handled: true` and the test waits (bounded) until
+/// the consumer's `processed_events` count settles.
+async fn load(mode: Mode) {
     const CUSTOMERS: usize = 175;
     const DELIVERIES: usize = 2000;
-    let (worker, http) = local().await;
+    let options = WorkerOptions::local(UNUSED_STRIPE);
+    let (worker, http) = start(match mode {
+        Mode::Direct => options,
+        Mode::Queue => options.with_webhook_queue(QueueSettings::QUICK),
+    })
+    .await;
     for kind in ALL_KINDS {
-        let handled = kind != "customer.created";
+        let handled = kind != "customer.created" || mode == Mode::Queue;
         assert_eq!(
             ack(&deliver(&http, event(kind, "Ref_")).await),
             (false, handled)
@@ -398,19 +424,30 @@ async fn webhook_load_2000_deliveries_with_duplicates_lose_nothing() {
         .collect();
     let started = Instant::now();
     let answers = deliver_all(&http, bodies, 16).await;
-    let elapsed = started.elapsed();
-    let fresh = answers.iter().map(ack).filter(|(dup, _)| !dup).count();
+    let answered = started.elapsed();
+    let acks: Vec<(bool, bool)> = answers.iter().map(ack).collect();
+    let fresh = acks.iter().filter(|(dup, _)| !dup).count();
+    let expected_fresh = match mode {
+        Mode::Direct => unique.len(),
+        Mode::Queue => DELIVERIES,
+    };
+    assert_eq!(
+        fresh, expected_fresh,
+        "{mode:?}: fresh acknowledgements (direct: each unique event once; queue: every delivery)"
+    );
+    let recorded_after = match mode {
+        Mode::Direct => answered,
+        Mode::Queue => {
+            settle(&worker, "evt_%", unique.len() + ALL_KINDS.len()).await;
+            started.elapsed()
+        }
+    };
     eprintln!(
-        "webhook load: {DELIVERIES} deliveries ({} unique, {} duplicates, 16 concurrent) in {:.2?} = {:.0} events/s",
+        "webhook load ({mode:?}): {DELIVERIES} deliveries ({} unique, {} duplicates, 16 concurrent) answered in {answered:.2?} = {:.0}/s, all recorded after {recorded_after:.2?} = {:.0} events/s",
         unique.len(),
         DELIVERIES - unique.len(),
-        elapsed,
-        DELIVERIES as f64 / elapsed.as_secs_f64()
-    );
-    assert_eq!(
-        fresh,
-        unique.len(),
-        "every unique event acknowledged fresh exactly once"
+        DELIVERIES as f64 / answered.as_secs_f64(),
+        unique.len() as f64 / recorded_after.as_secs_f64()
     );
     let recorded = query(
         &worker,
@@ -431,6 +468,148 @@ async fn webhook_load_2000_deliveries_with_duplicates_lose_nothing() {
         assert_eq!(normalized(row, &tag(c)), reference, "customer {c}");
     }
     assert_lifecycle_end(&loaded[0], &tag(0));
+}
+
+/// Waits (at most [`SETTLE_WITHIN`]) until `processed_events` holds `expected` ids matching
+/// `pattern` and the count has not moved for two more looks; panics otherwise.
+async fn settle(worker: &Worker, pattern: &str, expected: usize) {
+    let sql = format!("SELECT COUNT(*) AS n FROM processed_events WHERE event_id LIKE '{pattern}'");
+    let deadline = Instant::now() + SETTLE_WITHIN;
+    let mut same = 0;
+    let mut last = -1;
+    while Instant::now() < deadline {
+        let n = count(worker, &sql);
+        same = if n == last { same + 1 } else { 0 };
+        last = n;
+        if usize::try_from(n) == Ok(expected) && same >= 2 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    panic!(
+        "processed_events did not settle at {expected} ({pattern}) within {SETTLE_WITHIN:?}: last count {last}"
+    );
+}
+
+/// How long the queue consumer may take to record what was enqueued.
+const SETTLE_WITHIN: Duration = Duration::from_secs(180);
+
+// ---- queue mode ------------------------------------------------------------------------------
+
+/// Makes every write to billing_customers fail (the claim alone still succeeds).
+const BREAK_D1: &str = "CREATE TRIGGER break_d1 BEFORE INSERT ON billing_customers \
+                        BEGIN SELECT RAISE(ABORT, 'injected d1 failure'); END";
+
+/// The Worker's log lines (wrangler.log) that contain `needle`.
+fn log_lines(worker: &Worker, needle: &str) -> Vec<String> {
+    let log = std::fs::read_to_string(worker.dir.path().join("wrangler.log")).unwrap_or_default();
+    log.lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits (bounded) until the log holds a line with `needle`.
+async fn wait_for_log(worker: &Worker, needle: &str) {
+    let deadline = Instant::now() + SETTLE_WITHIN;
+    while log_lines(worker, needle).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no log line {needle:?} within {SETTLE_WITHIN:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn webhook_queue_mode_answers_accepted_and_the_consumer_records_like_direct() {
+    let options = WorkerOptions::local(UNUSED_STRIPE).with_webhook_queue(QueueSettings::QUICK);
+    let (worker, http) = start(options).await;
+    let body = event("customer.subscription.updated", "Qd_");
+    assert_eq!(ack(&deliver(&http, body.clone()).await), (false, true));
+    assert_eq!(ack(&deliver(&http, body).await), (false, true));
+    let unhandled = event("customer.created", "Qd_");
+    assert_eq!(ack(&deliver(&http, unhandled).await), (false, true));
+    let signed = signature_header(STRIPE_WEBHOOK_SECRET, now(), b"{\"id\": 1}");
+    let garbage = post_webhook(&http, b"{\"id\": 1}".to_vec(), Some(&signed)).await;
+    assert_eq!(ack(&garbage), (false, true), "accepted for processing");
+    let paid = event("invoice.paid", "Qd_");
+    let wrong = signature_header("whsec_some_other_secret", now(), &paid);
+    let bad = post_webhook(&http, paid, Some(&wrong)).await;
+    assert_eq!(
+        (bad.status, bad.code().as_str()),
+        (400, "signature_mismatch")
+    );
+    settle(&worker, "%", 3).await;
+    assert_eq!(
+        counts(&worker),
+        (3, 1),
+        "two events and the digest-named body, one row"
+    );
+    let row = &rows(&worker, "Qd_")[0];
+    assert_eq!(row["cancel_at_period_end"], 1);
+    assert_eq!(row["status"], "active");
+}
+
+#[tokio::test]
+async fn webhook_queue_d1_failure_retries_then_dead_letters_and_loses_nothing() {
+    let settings = QueueSettings {
+        max_retries: 2,
+        ..QueueSettings::QUICK
+    };
+    let options = WorkerOptions::local(UNUSED_STRIPE)
+        .with_webhook_queue(settings)
+        .with_log_level("log");
+    let (worker, http) = start(options).await;
+    worker.d1(BREAK_D1).expect("trigger");
+    let body = event("checkout.session.completed", "Dlq_");
+    let id = event_id("checkout.session.completed", "Dlq_");
+    assert_eq!(ack(&deliver(&http, body).await), (false, true));
+    assert_eq!(
+        ack(&deliver(&http, event("customer.created", "Dlq_")).await),
+        (false, true)
+    );
+    wait_for_log(&worker, &format!("webhook dlq: {id}")).await;
+    let main_failures = log_lines(
+        &worker,
+        &format!("webhook queue: {id} checkout.session.completed storage_unavailable"),
+    );
+    assert_eq!(
+        main_failures.len(),
+        usize::try_from(settings.max_retries + 1).expect("small"),
+        "one failed attempt per delivery on the main lane before the dead-letter queue: {:#?}",
+        log_lines(&worker, "webhook")
+    );
+    let attempts = settings.max_retries + 1;
+    let moved = log_lines(&worker, "to dead letter queue");
+    assert_eq!(
+        moved.len(),
+        1,
+        "only the failing event is dead-lettered: {moved:?}"
+    );
+    assert!(
+        moved[0].contains(&format!("after {attempts} failed attempts")),
+        "{moved:?}"
+    );
+    // The claim-only event of the failed batch was applied on its own; nothing else was written.
+    let unhandled = event_id("customer.created", "Dlq_");
+    let left = query(
+        &worker,
+        "SELECT (SELECT group_concat(event_id) FROM processed_events) AS events, \
+         (SELECT COUNT(*) FROM billing_customers) AS customers; DROP TRIGGER break_d1",
+    );
+    assert_eq!(left[0], json!({"events": unhandled, "customers": 0}));
+    settle(&worker, "evt_Dlq_%", 2).await;
+    assert!(
+        !log_lines(
+            &worker,
+            &format!("webhook dlq: {id} checkout.session.completed recorded")
+        )
+        .is_empty()
+    );
+    let row = &rows(&worker, "Dlq_")[0];
+    assert_eq!(row["checkout_session_id"], "cs_test_a1Dlq_01");
+    assert_eq!(row["device_id"], "dev_test_7f3c9a12");
 }
 
 // ---- malformed input ----------------------------------------------------------------------

@@ -1,18 +1,23 @@
-//! `POST /api/billing/webhook`: verify the Stripe signature, parse the event, record it in one D1 batch.
+//! `POST /api/billing/webhook`: verify the Stripe signature, then record the event in one D1 batch or enqueue it.
 //!
 //! Only a failed signature (400) or configuration and D1 failures (503, so Stripe retries) are
 //! errors: every verified event is claimed in `processed_events` and answered 200, with
 //! `handled: false` (and the reason in the log line) when it cannot grant anything here — a
 //! malformed body, another price, the other Stripe mode, an unpaid or non-subscription checkout.
+//!
+//! With `WEBHOOK_MODE=queue` a verified body is enqueued as is and answered
+//! `duplicate: false, handled: true` ("accepted for processing"); the queue consumer
+//! ([`crate::queue`]) records it. A body the queue cannot take (too large, no binding, the send
+//! failed) is recorded here directly, so queue mode never answers worse than direct mode.
 
 use crate::ctx::{Ctx, stripe_mode};
 use crate::problems::ApiError;
-use crate::store;
+use crate::{queue, store};
 use nyra_api::models::{Problem, StripeMode, WebhookAck};
 use nyra_api::server::{StripeWebhookRequest, StripeWebhookResponse};
 use nyra_domain::time::iso;
-use nyra_domain::webhook::event::{self, EventError};
-use nyra_domain::webhook::state::{self, Expect, Plan};
+use nyra_domain::webhook::batch;
+use nyra_domain::webhook::state::Expect;
 use nyra_domain::webhook::verify;
 use worker::console_log;
 
@@ -37,34 +42,50 @@ async fn answer(ctx: &Ctx, request: StripeWebhookRequest) -> Result<WebhookAck, 
         return Err(error);
     }
     let [key, price] = ctx.secrets(["STRIPE_SECRET_KEY", "NYRA_STRIPE_PRICE_PRO_MONTHLY"])?;
+    if queue::enabled(ctx) {
+        match queue::enqueue(ctx, &request.body).await {
+            Ok(()) => return Ok(ack(false, true)),
+            Err(reason) => console_log!("webhook: not queued ({reason}), recorded directly"),
+        }
+    }
     let expect = Expect {
         price_id: &price,
         livemode: stripe_mode(Some(&key)) == StripeMode::Live,
     };
-    let now_iso = iso(now);
-    let (id, event_type, plan) = match event::parse(&request.body) {
-        Ok(event) => (
-            event.id.clone(),
-            event.event_type.to_string(),
-            state::plan(&event, &expect, &now_iso),
-        ),
-        Err(EventError::Malformed(detail)) => unusable(&request.body, &detail, &now_iso),
-    };
+    record(ctx, &request.body, &expect, &iso(now)).await
+}
+
+/// Plans and records one verified body in one D1 batch (the direct path).
+async fn record(
+    ctx: &Ctx,
+    body: &[u8],
+    expect: &Expect<'_>,
+    now_iso: &str,
+) -> Result<WebhookAck, ApiError> {
+    let delivery = batch::delivery(body, expect, now_iso);
+    let (id, event_type) = (&delivery.event_id, &delivery.event_type);
+    if let Some(detail) = &delivery.malformed {
+        let detail: String = detail.chars().take(200).collect();
+        console_log!("webhook: {id} {event_type} malformed: {detail}");
+    }
     let log = |outcome: &str| console_log!("webhook: {id} {event_type} {outcome}");
-    let handled = plan.ignored.is_none();
+    let handled = delivery.plan.ignored.is_none();
     let db = ctx
         .db()
         .inspect_err(|_| log("d1 binding missing"))
         .map_err(|_| ApiError::EventNotRecorded)?;
-    let outcome = match plan.ignored {
+    let outcome = match delivery.plan.ignored {
         Some(reason) => format!("recorded, not used: {reason}"),
         None => "recorded".to_owned(),
     };
-    if store::events::apply(&db, &plan.statements).await.is_ok() {
+    if store::events::apply(&db, &delivery.plan.statements)
+        .await
+        .is_ok()
+    {
         log(&outcome);
         return Ok(ack(false, handled));
     }
-    match store::events::is_processed(&db, &id).await {
+    match store::events::is_processed(&db, id).await {
         Ok(true) => {
             log("duplicate");
             Ok(ack(true, handled))
@@ -74,19 +95,6 @@ async fn answer(ctx: &Ctx, request: StripeWebhookRequest) -> Result<WebhookAck, 
             Err(ApiError::EventNotRecorded)
         }
     }
-}
-
-/// A verified body that is no usable event: claimed under its own id (or a digest of the
-/// body) so Stripe's redelivery is a duplicate, and answered 200 so Stripe stops retrying.
-fn unusable(body: &[u8], detail: &str, now_iso: &str) -> (String, String, Plan) {
-    let (id, event_type) = event::identify(body);
-    let detail: String = detail.chars().take(200).collect();
-    console_log!("webhook: {id} {event_type} malformed: {detail}");
-    let plan = Plan {
-        statements: vec![state::claim(&id, &event_type, now_iso)],
-        ignored: Some("event body is not a usable event"),
-    };
-    (id, event_type, plan)
 }
 
 fn ack(duplicate: bool, handled: bool) -> WebhookAck {

@@ -1,5 +1,8 @@
 //! Webhook event writes: the processed_events claim and the billing state change, in one D1 batch.
 
+use std::collections::HashSet;
+
+use nyra_domain::webhook::batch::{self, Delivery};
 use nyra_domain::webhook::state::{SqlValue, Statement};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
@@ -36,4 +39,20 @@ fn js_value(value: &SqlValue) -> JsValue {
         SqlValue::Integer(n) => JsValue::from_f64(*n as f64),
         SqlValue::Text(s) => JsValue::from_str(s),
     }
+}
+
+/// Which of the deliveries' event ids are already in processed_events (one query).
+pub async fn processed_among(
+    db: &D1Database,
+    deliveries: &[Delivery],
+) -> worker::Result<HashSet<String>> {
+    #[derive(serde::Deserialize)]
+    struct Seen {
+        event_id: String,
+    }
+    let rows = prepare(db, &batch::processed_among(deliveries))?
+        .all()
+        .await?
+        .results::<Seen>()?;
+    Ok(rows.into_iter().map(|r| r.event_id).collect())
 }

@@ -14,8 +14,9 @@ const DOCS: [&str; 3] = ["docs/deploy.md", "docs/rollback.md", "README.md"];
 
 /// Wrangler subcommands the runbook may use: real top-level wrangler 4 commands, kept small on
 /// purpose. Adding one here is a claim that `npx wrangler <it> --help` works.
-const WRANGLER_SUBCOMMANDS: [&str; 10] = [
+const WRANGLER_SUBCOMMANDS: [&str; 11] = [
     "d1",
+    "queues",
     "secret",
     "deploy",
     "rollback",

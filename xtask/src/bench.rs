@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: our Worker against a plain JavaScript Worker on the same workerd, as ratios, with budgets.
 
 use crate::run::{self, Result, root, step};
-use crate::{setup, worker};
+use crate::{bench_profile, setup, worker};
 use nyra_e2e::{Worker, WorkerOptions};
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -33,9 +33,16 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (cold, figures, ingest) = runtime.block_on(measure(quick))?;
-    let results = results_json(&size, cold, &figures, &ingest);
+    let stages = runtime.block_on(bench_profile::webhook_stages(if quick { 200 } else { 500 }))?;
+    let mut results = results_json(&size, cold, &figures, &ingest);
+    let by_stage: serde_json::Map<String, Value> = stages
+        .iter()
+        .map(|(stage, ms)| ((*stage).to_owned(), json!(ms)))
+        .collect();
+    results["webhookStagesMs"] = Value::Object(by_stage);
     write_outputs(&results, &figures)?;
     print_table(&size, cold, &figures, &ingest);
+    print_stages(&stages);
     budgets(&size, cold, &figures, &ingest)
 }
 
@@ -340,6 +347,17 @@ fn print_ingest(ingest: &Ingest) {
         "webhook sent / recorded",
         format!("{}/{}", ingest.sent, ingest.recorded)
     );
+}
+
+/// One webhook request, stage by stage (mean ms, one request at a time, timing build).
+fn print_stages(stages: &[(&str, f64)]) {
+    let total: f64 = stages.iter().map(|(_, ms)| ms).sum();
+    eprintln!("\nwebhook stage (timing build, 1 connection)   mean ms   share");
+    for (stage, ms) in stages {
+        let share = if total > 0.0 { ms / total * 100.0 } else { 0.0 };
+        eprintln!("{stage:<44} {ms:>8.3}  {share:>5.1}%");
+    }
+    eprintln!("{:<44} {total:>8.3}", "total inside the Worker");
 }
 
 fn figure<'a>(figures: &'a [Figure], name: &str) -> Option<&'a Figure> {

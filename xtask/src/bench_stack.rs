@@ -255,41 +255,44 @@ pub(crate) async fn deliver(base: &str, bodies: Vec<Vec<u8>>) -> Result<()> {
     let client = reqwest::Client::new();
     let mut tasks = Vec::new();
     for _ in 0..16 {
-        let (queue, client, url) = (
-            queue.clone(),
-            client.clone(),
-            format!("{base}/api/billing/webhook"),
-        );
+        let (queue, client, base) = (queue.clone(), client.clone(), base.to_owned());
         tasks.push(tokio::spawn(async move {
-            loop {
-                let Some(body) = queue.lock().await.pop() else {
-                    return Ok(());
-                };
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
-                let header = nyra_domain::webhook::verify::signature_header(
-                    secrets::STRIPE_WEBHOOK_SECRET,
-                    now,
-                    &body,
-                );
-                let answer = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("stripe-signature", header)
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !answer.status().is_success() {
-                    return Err(format!("webhook answered {}", answer.status()));
-                }
+            while let Some(body) = queue.lock().await.pop() {
+                send_signed(&client, &base, body).await?;
             }
+            Ok::<_, String>(())
         }));
     }
     for task in tasks {
         task.await.map_err(|e| e.to_string())??;
     }
     Ok(())
+}
+
+/// Sends one signed body; the answer must be 200.
+pub(crate) async fn deliver_one(base: &str, body: Vec<u8>) -> Result<()> {
+    send_signed(&reqwest::Client::new(), base, body).await
+}
+
+/// POSTs a body to the webhook, signed now with the local secret, as Stripe would.
+async fn send_signed(client: &reqwest::Client, base: &str, body: Vec<u8>) -> Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let header =
+        nyra_domain::webhook::verify::signature_header(secrets::STRIPE_WEBHOOK_SECRET, now, &body);
+    let answer = client
+        .post(format!("{base}/api/billing/webhook"))
+        .header("content-type", "application/json")
+        .header("stripe-signature", header)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if answer.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("webhook answered {}", answer.status()))
+    }
 }

@@ -2,6 +2,7 @@
 
 mod assets;
 mod bench;
+mod bench_profile;
 mod bench_queue;
 mod bench_stack;
 mod codegen;

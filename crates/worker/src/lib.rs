@@ -16,6 +16,7 @@ mod routes;
 mod settle;
 mod store;
 mod stripe;
+mod timing;
 
 use nyra_api::server;
 use wasm_bindgen::JsValue;
@@ -23,6 +24,7 @@ use worker::{Context, Env, MessageBatch, Request, Response, Result, event};
 
 #[event(fetch)]
 async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response> {
+    timing::start();
     let client_ip = request.headers().get("cf-connecting-ip").ok().flatten();
     let ctx = ctx::Ctx::new(env, client_ip);
     let config = ctx.dispatch_config();
@@ -31,6 +33,7 @@ async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response
         Ok(operation) if operation.static_asset => return ctx.asset(request).await,
         Ok(operation) => {
             head.body = http::read_body(&mut request, operation.max_body_bytes + 1).await?;
+            timing::mark("read");
             server::dispatch(&ctx, &config, operation, head).await
         }
         Err(response) => {
@@ -38,7 +41,10 @@ async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response
             response
         }
     };
-    http::write(response)
+    let written = http::write(response);
+    timing::mark("respond");
+    timing::report();
+    written
 }
 
 #[event(queue)]

@@ -12,7 +12,7 @@
 
 use crate::ctx::{Ctx, stripe_mode};
 use crate::problems::ApiError;
-use crate::{queue, store};
+use crate::{queue, store, timing};
 use nyra_api::models::{Problem, StripeMode, WebhookAck};
 use nyra_api::server::{StripeWebhookRequest, StripeWebhookResponse};
 use nyra_domain::time::iso;
@@ -41,6 +41,7 @@ async fn answer(ctx: &Ctx, request: StripeWebhookRequest) -> Result<WebhookAck, 
         console_log!("webhook: rejected {}", error.code());
         return Err(error);
     }
+    timing::mark("verify");
     let [key, price] = ctx.secrets(["STRIPE_SECRET_KEY", "NYRA_STRIPE_PRICE_PRO_MONTHLY"])?;
     if queue::enabled(ctx) {
         match queue::enqueue(ctx, &request.body).await {
@@ -63,6 +64,7 @@ async fn record(
     now_iso: &str,
 ) -> Result<WebhookAck, ApiError> {
     let delivery = batch::delivery(body, expect, now_iso);
+    timing::mark("parse_plan");
     let (id, event_type) = (&delivery.event_id, &delivery.event_type);
     if let Some(detail) = &delivery.malformed {
         let detail: String = detail.chars().take(200).collect();
@@ -78,10 +80,9 @@ async fn record(
         Some(reason) => format!("recorded, not used: {reason}"),
         None => "recorded".to_owned(),
     };
-    if store::events::apply(&db, &delivery.plan.statements)
-        .await
-        .is_ok()
-    {
+    let applied = store::events::apply(&db, &delivery.plan.statements).await;
+    timing::mark("d1");
+    if applied.is_ok() {
         log(&outcome);
         return Ok(ack(false, handled));
     }

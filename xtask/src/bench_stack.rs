@@ -257,10 +257,14 @@ pub(crate) async fn deliver(base: &str, bodies: Vec<Vec<u8>>) -> Result<()> {
     for _ in 0..16 {
         let (queue, client, base) = (queue.clone(), client.clone(), base.to_owned());
         tasks.push(tokio::spawn(async move {
-            while let Some(body) = queue.lock().await.pop() {
+            loop {
+                // Pop in its own statement: the guard must not live across the send.
+                let next = queue.lock().await.pop();
+                let Some(body) = next else {
+                    return Ok::<_, String>(());
+                };
                 send_signed(&client, &base, body).await?;
             }
-            Ok::<_, String>(())
         }));
     }
     for task in tasks {

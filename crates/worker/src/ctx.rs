@@ -243,6 +243,11 @@ pub enum CheckoutSwitch {
     Live,
 }
 
+/// Whether a Stripe key is a live key (the mode webhooks and rows must match).
+pub fn is_live_key(key: &str) -> bool {
+    stripe_mode(Some(key)) == StripeMode::Live
+}
+
 /// Test or live, from the key prefix (secret and restricted keys alike).
 pub fn stripe_mode(key: Option<&str>) -> StripeMode {
     match key {

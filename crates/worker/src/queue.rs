@@ -12,9 +12,8 @@
 //! the same bodies once D1 is back and logs every attempt at error level for alerting. A
 //! retried message is logged at error level on either lane.
 
-use crate::ctx::{Ctx, stripe_mode};
+use crate::ctx::{Ctx, is_live_key};
 use crate::store;
-use nyra_api::models::StripeMode;
 use nyra_domain::time::iso;
 use nyra_domain::webhook::batch::{self, Delivery, Fate};
 use nyra_domain::webhook::state::Expect;
@@ -134,7 +133,7 @@ fn setup(ctx: &Ctx) -> Option<(D1Database, String, bool)> {
         console_error!("webhook queue: d1 binding missing, batch retried");
         return None;
     };
-    let livemode = stripe_mode(Some(&key)) == StripeMode::Live;
+    let livemode = is_live_key(&key);
     Some((db, price, livemode))
 }
 

@@ -5,14 +5,13 @@
 //! duplicates above that) into SQLite through the Worker's own SQL; every order must end in the
 //! same row, and `license::evaluate` on that row must give the expected licence answer.
 
+use crate::webhook::{migrated, to_db};
 use nyra_domain::license::{EntitlementInput, evaluate};
 use nyra_domain::webhook::event::{
     Checkout, Event, EventType, Facts, Invoice, InvoiceLine, Subscription,
 };
-use nyra_domain::webhook::state::{Expect, SqlValue, plan};
+use nyra_domain::webhook::state::{Expect, plan};
 use proptest::test_runner::{Config, TestRng};
-use rusqlite::Connection;
-use rusqlite::types::Value as Db;
 
 const T0: i64 = 1_764_300_000;
 const DAY: i64 = 86_400;
@@ -365,28 +364,6 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-fn migrated() -> Connection {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
-    let conn = Connection::open_in_memory().expect("sqlite opens");
-    for file in [
-        "0001_billing.sql",
-        "0002_event_ordering.sql",
-        "0003_paid_through.sql",
-    ] {
-        let sql = std::fs::read_to_string(dir.join(file)).expect("migration reads");
-        conn.execute_batch(&sql).expect("migration applies");
-    }
-    conn
-}
-
-fn to_db(value: &SqlValue) -> Db {
-    match value {
-        SqlValue::Null => Db::Null,
-        SqlValue::Integer(i) => Db::Integer(*i),
-        SqlValue::Text(t) => Db::Text(t.clone()),
-    }
-}
-
 /// The columns `license::evaluate` reads (as the Worker's store does), or `None` without a row.
 type Facts5 = (
     Option<String>,
@@ -398,7 +375,7 @@ type Facts5 = (
 
 /// Delivers events in `order` (a duplicate fails its batch and changes nothing), returns the row.
 fn deliver(events: &[&Event], order: &[usize], expect: &Expect) -> Option<Facts5> {
-    let mut conn = migrated();
+    let mut conn = migrated().expect("migrations apply");
     for &i in order {
         let tx = conn.transaction().expect("transaction");
         let applied = plan(events[i], expect, "2025-11-28T03:20:00Z")

@@ -496,15 +496,17 @@ fn unhandled_types_need_only_the_envelope() -> TestResult {
 
 // ---------------------------------------------------------------- D1 state (rusqlite)
 
+/// An in-memory database with every migration applied in order, as D1 would have it.
 pub(crate) fn migrated() -> Result<Connection, Box<dyn std::error::Error>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.retain(|path| path.extension().is_some_and(|e| e == "sql"));
+    files.sort();
     let conn = Connection::open_in_memory()?;
-    for file in [
-        "0001_billing.sql",
-        "0002_event_ordering.sql",
-        "0003_paid_through.sql",
-    ] {
-        conn.execute_batch(&std::fs::read_to_string(dir.join(file))?)?;
+    for file in files {
+        conn.execute_batch(&std::fs::read_to_string(file)?)?;
     }
     Ok(conn)
 }

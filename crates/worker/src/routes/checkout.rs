@@ -9,12 +9,12 @@
 //! Stripe's answer (`400 invalid_body` when Stripe rejects the email, else `502 stripe_error`), and
 //! the code's SHA-256 is stored with the session id (`503 storage_unavailable` when D1 fails).
 
-use crate::ctx::{CheckoutSwitch, Ctx, stripe_mode};
+use crate::ctx::{CheckoutSwitch, Ctx, is_live_key};
 use crate::problems::ApiError;
 use crate::store::checkouts;
 use crate::store::customers::{self, CustomerRow};
 use crate::stripe::CheckoutParams;
-use nyra_api::models::{CheckoutResponse, Problem, StripeMode};
+use nyra_api::models::{CheckoutResponse, Problem};
 use nyra_api::server::{CreateCheckoutRequest, CreateCheckoutResponse};
 use nyra_domain::activation::{self, CODE_BYTES};
 use nyra_domain::license;
@@ -48,7 +48,7 @@ async fn answer(ctx: &Ctx, request: CreateCheckoutRequest) -> Result<CheckoutRes
         return Err(ApiError::CheckoutDisabled);
     }
     let [key, price, success_url, cancel_url] = ctx.secrets(SECRETS)?;
-    let live = stripe_mode(Some(&key)) == StripeMode::Live;
+    let live = is_live_key(&key);
     if live && switch != CheckoutSwitch::Live {
         return Err(ApiError::LiveModeNotEnabled);
     }

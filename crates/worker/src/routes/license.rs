@@ -18,14 +18,12 @@
 //! answered check is recorded in `device_activations`; an inactive answer's upsert is skipped
 //! when it is unchanged and was recorded less than `customers::TOUCH_SECONDS` ago.
 
-use crate::ctx::{Ctx, stripe_mode};
+use crate::ctx::{Ctx, is_live_key};
 use crate::problems::ApiError;
 use crate::settle;
 use crate::store::checkouts;
 use crate::store::customers::{self, ActivationRow, CustomerRow, Seat};
-use nyra_api::models::{
-    DeviceActivation, Entitlement, LicenseReason, LicenseStatus, Problem, StripeMode,
-};
+use nyra_api::models::{DeviceActivation, Entitlement, LicenseReason, LicenseStatus, Problem};
 use nyra_api::server::{LicenseStatusRequest, LicenseStatusResponse};
 use nyra_domain::activation;
 use nyra_domain::license::{self, Decision, KeyRing, LicenseClaims, TokenClaims};
@@ -85,7 +83,7 @@ async fn answer(ctx: &Ctx, request: LicenseStatusRequest) -> Result<LicenseStatu
     }
     let expect = Expect {
         price_id: &price,
-        livemode: stripe_mode(Some(&stripe_key)) == StripeMode::Live,
+        livemode: is_live_key(&stripe_key),
     };
     let row = settle::if_unsettled(ctx, &db, row, stripe_key.clone(), &expect, device_id).await;
     let input = row.entitlement_input(expect.livemode);

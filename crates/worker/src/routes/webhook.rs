@@ -10,10 +10,10 @@
 //! ([`crate::queue`]) records it. A body the queue cannot take (too large, no binding, the send
 //! failed) is recorded here directly, so queue mode never answers worse than direct mode.
 
-use crate::ctx::{Ctx, stripe_mode};
+use crate::ctx::{Ctx, is_live_key};
 use crate::problems::ApiError;
 use crate::{queue, store, timing};
-use nyra_api::models::{Problem, StripeMode, WebhookAck};
+use nyra_api::models::{Problem, WebhookAck};
 use nyra_api::server::{StripeWebhookRequest, StripeWebhookResponse};
 use nyra_domain::time::iso;
 use nyra_domain::webhook::batch;
@@ -51,7 +51,7 @@ async fn answer(ctx: &Ctx, request: StripeWebhookRequest) -> Result<WebhookAck, 
     }
     let expect = Expect {
         price_id: &price,
-        livemode: stripe_mode(Some(&key)) == StripeMode::Live,
+        livemode: is_live_key(&key),
     };
     record(ctx, &request.body, &expect, &iso(now)).await
 }

@@ -4,18 +4,24 @@
 //! (`NYRA_ENV=local`, set only in wrangler's `env.local` and by the test harness) a secret holding
 //! a published fake or placeholder value is refused (`config_insecure`, names only). Two caches
 //! live for the isolate: the key ring of the last signing secrets seen (HKDF and the Ed25519 key
-//! expansion then run once per isolate) and the instant of the last successful D1 table check
-//! (trusted for [`D1_OK_SECONDS`]; failures are never cached). Random bytes come from the
+//! expansion then run once per isolate) and the last healthy `/health` report (trusted for
+//! [`D1_OK_SECONDS`]: bindings are fixed for an isolate's life, only D1 can change; failures are
+//! never cached). Random bytes come from the
 //! runtime's `crypto.getRandomValues`, rate limits from Workers Rate Limiting bindings.
+//!
+//! Refreshes also trust a customer row read less than [`CUSTOMER_ROW_SECONDS`] ago by this
+//! isolate (see [`Ctx::recent_customer`]); the seat and token generation are never cached.
 
 use crate::problems::ApiError;
+use crate::store::customers::CustomerRow;
 use crate::stripe::Stripe;
-use nyra_api::models::StripeMode;
+use nyra_api::models::{HealthReport, StripeMode};
 use nyra_api::rt::DispatchConfig;
 use nyra_domain::config::{ENV_VAR, PREVIOUS_SIGNING_SECRET, is_published_fake};
 use nyra_domain::license::{self, KeyRing};
 use sha2::{Digest, Sha256};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{D1Database, Env};
 
@@ -30,11 +36,20 @@ extern "C" {
 /// at most this late while `/health` stays cheap under load.
 pub const D1_OK_SECONDS: i64 = 5;
 
+/// A customer row read by this isolate is trusted for refreshes for this many seconds: a
+/// cancellation or a failed payment recorded elsewhere reaches a device at most this late.
+pub const CUSTOMER_ROW_SECONDS: i64 = 5;
+
+/// At most this many customer rows are kept per isolate (expired ones are dropped first).
+const CUSTOMER_ROWS_MAX: usize = 1024;
+
 thread_local! {
     /// The key ring of the last signing secrets seen, with a digest of those secrets.
     static KEYS: RefCell<Option<([u8; 32], KeyRing)>> = const { RefCell::new(None) };
-    /// When D1 last answered the table check with every table present.
-    static D1_OK_AT: Cell<Option<i64>> = const { Cell::new(None) };
+    /// The last healthy `/health` report and when it was made.
+    static HEALTHY: RefCell<Option<(i64, HealthReport)>> = const { RefCell::new(None) };
+    /// Customer rows read for license checks, by customer id, with when they were read.
+    static CUSTOMERS: RefCell<HashMap<String, (i64, CustomerRow)>> = RefCell::new(HashMap::new());
 }
 
 /// Everything a handler may touch for one request.
@@ -219,16 +234,47 @@ impl Ctx {
         Ok(keys)
     }
 
-    /// Whether a D1 table check succeeded less than [`D1_OK_SECONDS`] ago.
-    pub fn d1_recently_ok(&self, now: i64) -> bool {
-        D1_OK_AT
-            .get()
-            .is_some_and(|at| (0..D1_OK_SECONDS).contains(&(now - at)))
+    /// The healthy report made less than [`D1_OK_SECONDS`] ago, if any.
+    pub fn recent_health(&self, now: i64) -> Option<HealthReport> {
+        HEALTHY.with_borrow(|cached| {
+            cached
+                .as_ref()
+                .filter(|(at, _)| (0..D1_OK_SECONDS).contains(&(now - at)))
+                .map(|(_, report)| report.clone())
+        })
     }
 
-    /// Records the outcome of a D1 table check (only successes are trusted later).
-    pub fn record_d1_check(&self, ok: bool, now: i64) {
-        D1_OK_AT.set(ok.then_some(now));
+    /// Keeps a healthy report for later requests (an unhealthy one clears the cache).
+    pub fn remember_health(&self, report: &HealthReport, now: i64) {
+        HEALTHY.set(report.ok.then(|| (now, report.clone())));
+    }
+
+    /// The customer row this isolate read less than [`CUSTOMER_ROW_SECONDS`] ago. Only its
+    /// billing columns may be used: the device's activation columns are those of the device
+    /// that read it.
+    pub fn recent_customer(&self, customer_id: &str, now: i64) -> Option<CustomerRow> {
+        CUSTOMERS.with_borrow(|rows| {
+            rows.get(customer_id)
+                .filter(|(at, _)| (0..CUSTOMER_ROW_SECONDS).contains(&(now - at)))
+                .map(|(_, row)| row.clone())
+        })
+    }
+
+    /// Keeps a customer row read from D1 for [`CUSTOMER_ROW_SECONDS`].
+    pub fn remember_customer(&self, row: &CustomerRow, now: i64) {
+        CUSTOMERS.with_borrow_mut(|rows| {
+            if rows.len() >= CUSTOMER_ROWS_MAX {
+                rows.retain(|_, (at, _)| (0..CUSTOMER_ROW_SECONDS).contains(&(now - *at)));
+            }
+            if rows.len() < CUSTOMER_ROWS_MAX {
+                rows.insert(row.customer_id.clone(), (now, row.clone()));
+            }
+        });
+    }
+
+    /// Drops every cached customer row (this isolate just recorded a billing change).
+    pub fn forget_customers(&self) {
+        CUSTOMERS.with_borrow_mut(HashMap::clear);
     }
 }
 

@@ -120,6 +120,7 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: Env) {
         }
     }
     apply(lane, &db, &messages, &deliveries).await;
+    ctx.forget_customers();
 }
 
 /// The D1 binding and what an event must match, or `None` (logged) when not configured.

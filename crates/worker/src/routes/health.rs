@@ -6,8 +6,24 @@ use nyra_api::models::{D1Health, HealthReport};
 use nyra_api::server::HealthResponse;
 use nyra_domain::config::{PREVIOUS_SIGNING_SECRET, REQUIRED_SECRETS, REQUIRED_VARS};
 
-/// Builds the health report; 503 when anything required is missing.
+/// Builds the health report; 503 when anything required is missing. A healthy report is reused
+/// for [`crate::ctx::D1_OK_SECONDS`] (the bindings it reads are fixed for the isolate's life).
 pub async fn handle(ctx: &Ctx) -> HealthResponse {
+    let now = ctx.now();
+    if let Some(report) = ctx.recent_health(now) {
+        return HealthResponse::Ok(report);
+    }
+    let report = report(ctx).await;
+    ctx.remember_health(&report, now);
+    if report.ok {
+        HealthResponse::Ok(report)
+    } else {
+        HealthResponse::ServiceUnavailable(report)
+    }
+}
+
+/// Checks every required binding, then D1.
+async fn report(ctx: &Ctx) -> HealthReport {
     let missing = |names: &[&str], get: &dyn Fn(&str) -> Option<String>| -> Vec<String> {
         names
             .iter()
@@ -27,7 +43,7 @@ pub async fn handle(ctx: &Ctx) -> HealthResponse {
         .collect();
     let missing_vars = missing(&REQUIRED_VARS, &|n| ctx.var(n));
     let d1 = d1_health(ctx).await;
-    let report = HealthReport {
+    HealthReport {
         ok: missing_secrets.is_empty()
             && insecure_secrets.is_empty()
             && missing_vars.is_empty()
@@ -39,29 +55,15 @@ pub async fn handle(ctx: &Ctx) -> HealthResponse {
         insecure_secrets,
         missing_vars,
         d1,
-    };
-    if report.ok {
-        HealthResponse::Ok(report)
-    } else {
-        HealthResponse::ServiceUnavailable(report)
     }
 }
 
-/// D1's answer to the table check, trusted for a few seconds per isolate when it succeeded.
+/// D1's answer to the table check.
 async fn d1_health(ctx: &Ctx) -> D1Health {
-    let now = ctx.now();
-    if ctx.d1_recently_ok(now) {
-        return D1Health {
-            ok: true,
-            missing_tables: Vec::new(),
-            error: None,
-        };
-    }
     let result = match ctx.db() {
         Ok(db) => store::missing_tables(&db).await.ok(),
         Err(_) => None,
     };
-    ctx.record_d1_check(result.as_ref().is_some_and(Vec::is_empty), now);
     match result {
         Some(missing_tables) => D1Health {
             ok: missing_tables.is_empty(),

@@ -83,6 +83,7 @@ async fn record(
     let applied = store::events::apply(&db, &delivery.plan.statements).await;
     timing::mark("d1");
     if applied.is_ok() {
+        ctx.forget_customers();
         log(&outcome);
         return Ok(ack(false, handled));
     }

@@ -169,7 +169,7 @@ fn same_secret(given: &str, expected: &str) -> bool {
     bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
 }
 
-/// Checks the activation code against the session's stored hash, then reads the customer row.
+/// Checks the activation code against the session's stored hash (read with the customer row).
 async fn first_activation(
     db: &D1Database,
     request: &LicenseStatusRequest,
@@ -181,16 +181,13 @@ async fn first_activation(
             "checkoutSessionId: required for first activation with the app token",
         ))?;
     let code = request.activation_code.as_deref().unwrap_or_default();
-    let stored = checkouts::code_hash(db, checkout)
+    let (stored, row) = checkouts::activation(db, checkout, &request.device_id)
         .await
         .map_err(|_| ApiError::StorageFailed)?;
     if !activation::matches(code, stored.as_deref().unwrap_or_default()) {
         return Err(ApiError::ActivationCodeInvalid);
     }
-    customers::by_checkout(db, checkout, &request.device_id)
-        .await
-        .map_err(|_| ApiError::StorageFailed)?
-        .ok_or(ApiError::CheckoutNotFound)
+    row.ok_or(ApiError::CheckoutNotFound)
 }
 
 /// The device access token, verified for this device with the key its `kid` names.

@@ -1,5 +1,6 @@
 //! `checkout_sessions`: the SHA-256 of each checkout's activation code, written after Stripe answers, read on first activation.
 
+use crate::store::customers::{self, CustomerRow};
 use worker::D1Database;
 
 /// The stored hash of a session's activation code.
@@ -31,15 +32,26 @@ pub async fn insert(
     Ok(())
 }
 
-/// The activation code hash of a session, `None` when the Worker created no such session.
-pub async fn code_hash(
+/// A first activation's reads in one D1 batch: the session's activation code hash (`None` when
+/// the Worker created no such session) and the customer row its checkout wrote, with
+/// `device_id`'s activation (`None` before the checkout webhook arrived).
+pub async fn activation(
     db: &D1Database,
     checkout_session_id: &str,
-) -> worker::Result<Option<String>> {
-    let row = db
+    device_id: &str,
+) -> worker::Result<(Option<String>, Option<CustomerRow>)> {
+    let code = db
         .prepare("SELECT code_hash FROM checkout_sessions WHERE checkout_session_id = ?1")
-        .bind(&[checkout_session_id.into()])?
-        .first::<CodeRow>(None)
-        .await?;
-    Ok(row.map(|r| r.code_hash))
+        .bind(&[checkout_session_id.into()])?;
+    let row = customers::by_checkout(db, checkout_session_id, device_id)?;
+    let results = db.batch(vec![code, row]).await?;
+    let mut results = results.iter();
+    let mut next = || {
+        results
+            .next()
+            .ok_or_else(|| worker::Error::from("d1 batch short"))
+    };
+    let code = next()?.results::<CodeRow>()?.into_iter().next();
+    let row = next()?.results::<CustomerRow>()?.into_iter().next();
+    Ok((code.map(|r| r.code_hash), row))
 }

@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 /// The columns of a `billing_customers` row that license status and the portal read.
 #[derive(Debug, Clone, Deserialize)]
@@ -137,15 +137,15 @@ const SELECT: &str = "SELECT c.customer_id, c.status, c.current_period_end, c.ca
      FROM billing_customers c \
      LEFT JOIN device_activations a ON a.customer_id = c.customer_id AND a.device_id = ?2";
 
-/// The row a completed checkout wrote (any device may activate with the checkout's code), with
-/// `device_id`'s activation.
-pub async fn by_checkout(
+/// The statement reading the row a completed checkout wrote (any device may activate with the
+/// checkout's code), with `device_id`'s activation (see [`crate::store::checkouts::activation`]).
+pub fn by_checkout(
     db: &D1Database,
     checkout_session_id: &str,
     device_id: &str,
-) -> worker::Result<Option<CustomerRow>> {
-    let sql = format!("{SELECT} WHERE c.checkout_session_id = ?1 LIMIT 1");
-    first(db, &sql, checkout_session_id, device_id).await
+) -> worker::Result<D1PreparedStatement> {
+    db.prepare(format!("{SELECT} WHERE c.checkout_session_id = ?1 LIMIT 1"))
+        .bind(&[checkout_session_id.into(), device_id.into()])
 }
 
 /// The customer's row with `device_id`'s activation (whether it holds a seat is [`CustomerRow::seat`]).

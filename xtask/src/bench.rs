@@ -46,18 +46,35 @@ pub fn run(args: &[String]) -> Result<()> {
     budgets(&size, cold, &figures, &ingest)
 }
 
-async fn measure(quick: bool) -> Result<((f64, f64), Vec<Figure>, Ingest)> {
+async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
+    step("workers-rs hello-world (the framework's floor)");
+    run::status(
+        worker::worker_build(RUST_HELLO, &[]),
+        "worker-build (hello)",
+    )?;
     step("cold starts (process start to first 200, median of 5)");
     let ours = cold_start(ours_options).await?;
     let js = cold_start(js_options).await?;
-    eprintln!("    ours {ours:.0} ms, js {js:.0} ms");
+    let floor = cold_start(rust_hello_options).await?;
+    eprintln!("    ours {ours:.0} ms, js {js:.0} ms, workers-rs hello {floor:.0} ms");
     let stack = crate::bench_stack::Stack::start().await?;
     let hello = Worker::start(js_options())
+        .await
+        .map_err(|e| e.to_string())?;
+    let rust_hello = Worker::start(rust_hello_options())
         .await
         .map_err(|e| e.to_string())?;
     let mut figures = Vec::new();
     for connections in [1, 16] {
         let js_rps = load(&hello.base_url, "/", &[], connections, quick)?.rps;
+        let mut floor = load(&rust_hello.base_url, "/", &[], connections, quick)?;
+        floor.name = format!("workers_rs_hello@c{connections}");
+        floor.js_rps = js_rps;
+        eprintln!(
+            "    {}: {:.0} req/s (js {js_rps:.0})",
+            floor.name, floor.rps
+        );
+        figures.push(floor);
         for (name, target, headers) in stack.routes() {
             let mut figure = load(
                 &stack.worker.base_url,
@@ -91,7 +108,7 @@ async fn measure(quick: bool) -> Result<((f64, f64), Vec<Figure>, Ingest)> {
         refresh.rps, hello_loop.rps
     );
     let ingest = webhook_ingest(&stack, &hello, quick).await?;
-    Ok(((ours, js), figures, ingest))
+    Ok(((ours, js, floor), figures, ingest))
 }
 
 /// Webhook ingest in direct mode, the JS one-INSERT baseline, and queue mode.
@@ -131,6 +148,18 @@ fn run_webhook_only(quick: bool) -> Result<()> {
     } else {
         Err("webhook ingest lost events".to_owned())
     }
+}
+
+/// Cold starts, ms: ours, the JS hello-world, the workers-rs hello-world.
+type Cold = (f64, f64, f64);
+
+/// The workers-rs hello-world crate (`bench/rust-hello`).
+const RUST_HELLO: &str = "bench/rust-hello";
+
+fn rust_hello_options() -> WorkerOptions {
+    let mut options = WorkerOptions::local("http://127.0.0.1:9");
+    options.main = Some(root().join(RUST_HELLO).join("build/index.js"));
+    options
 }
 
 fn ours_options() -> WorkerOptions {
@@ -207,12 +236,7 @@ fn ratio(ours: f64, base: f64) -> f64 {
     if base > 0.0 { ours / base } else { 0.0 }
 }
 
-fn results_json(
-    size: &worker::Size,
-    cold: (f64, f64),
-    figures: &[Figure],
-    ingest: &Ingest,
-) -> Value {
+fn results_json(size: &worker::Size, cold: Cold, figures: &[Figure], ingest: &Ingest) -> Value {
     let mut routes = serde_json::Map::new();
     for f in figures {
         routes.insert(
@@ -222,7 +246,8 @@ fn results_json(
     }
     json!({
         "worker": {"gzipBytes": size.gzip, "wasmBytes": size.wasm},
-        "coldStartMs": {"ours": cold.0, "js": cold.1, "ratio": ratio(cold.0, cold.1)},
+        "coldStartMs": {"ours": cold.0, "js": cold.1, "ratio": ratio(cold.0, cold.1),
+                        "workersRsHello": cold.2, "workersRsHelloRatio": ratio(cold.2, cold.1)},
         "routes": routes,
         "webhookIngest": {"uniquePerSecond": ingest.unique_per_s, "duplicatePerSecond": ingest.duplicate_per_s,
                           "sent": ingest.sent, "recorded": ingest.recorded,
@@ -272,7 +297,7 @@ fn svg(figures: &[Figure]) -> String {
     out
 }
 
-fn print_table(size: &worker::Size, cold: (f64, f64), figures: &[Figure], ingest: &Ingest) {
+fn print_table(size: &worker::Size, cold: Cold, figures: &[Figure], ingest: &Ingest) {
     eprintln!(
         "\n{:<28} {:>12} {:>12} {:>8} {:>9} {:>9}",
         "figure", "ours", "js", "ratio", "p50 ms", "p99 ms"
@@ -283,6 +308,13 @@ fn print_table(size: &worker::Size, cold: (f64, f64), figures: &[Figure], ingest
         cold.0,
         cold.1,
         ratio(cold.0, cold.1)
+    );
+    eprintln!(
+        "{:<28} {:>12.0} {:>12.0} {:>8.2}",
+        "workers-rs hello cold ms",
+        cold.2,
+        cold.1,
+        ratio(cold.2, cold.1)
     );
     for f in figures {
         eprintln!(
@@ -364,12 +396,7 @@ fn figure<'a>(figures: &'a [Figure], name: &str) -> Option<&'a Figure> {
     figures.iter().find(|f| f.name == name)
 }
 
-fn budgets(
-    size: &worker::Size,
-    cold: (f64, f64),
-    figures: &[Figure],
-    ingest: &Ingest,
-) -> Result<()> {
+fn budgets(size: &worker::Size, cold: Cold, figures: &[Figure], ingest: &Ingest) -> Result<()> {
     let rps_ratio = |name: &str| {
         figure(figures, name)
             .map(|f| ratio(f.rps, f.js_rps))

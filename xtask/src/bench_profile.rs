@@ -7,7 +7,6 @@
 //! response. The first tenth is discarded as warm-up.
 
 use crate::run::{self, Result, root, step};
-use crate::setup;
 use nyra_e2e::{Worker, WorkerOptions};
 use std::collections::BTreeMap;
 
@@ -32,21 +31,8 @@ pub async fn webhook_stages(count: usize) -> Result<Vec<(&'static str, f64)>> {
 }
 
 fn build_timing() -> Result<()> {
-    let mut command = run::command(&setup::cargo_bin("worker-build").display().to_string());
-    let node_bin = nyra_e2e::paths::node_bin();
-    command
-        .current_dir(root().join("crates/worker"))
-        .args([
-            "--release",
-            "--out-dir",
-            "build-timing",
-            ".",
-            "--features",
-            "timing",
-        ])
-        .env("WASM_BINDGEN_BIN", setup::cargo_bin("wasm-bindgen"))
-        .env("WASM_OPT_BIN", node_bin.join("wasm-opt"))
-        .env("ESBUILD_BIN", node_bin.join("esbuild"));
+    let args = ["--out-dir", "build-timing", ".", "--features", "timing"];
+    let command = crate::worker::worker_build("crates/worker", &args);
     run::output(command, "worker-build (timing)").map(|_| ())
 }
 

@@ -29,6 +29,8 @@ pub fn run(args: &[String]) -> Result<()> {
             "--workspace",
             "--exclude",
             "nyra-billing-worker",
+            "--exclude",
+            "nyra-bench-hello",
             "--all-targets",
             "--",
             "-D",
@@ -41,6 +43,8 @@ pub fn run(args: &[String]) -> Result<()> {
             "clippy",
             "-p",
             "nyra-billing-worker",
+            "-p",
+            "nyra-bench-hello",
             "--target",
             "wasm32-unknown-unknown",
             "--",
@@ -55,12 +59,20 @@ pub fn run(args: &[String]) -> Result<()> {
         "--workspace",
         "--exclude",
         "nyra-billing-worker",
+        "--exclude",
+        "nyra-bench-hello",
         "--no-deps",
     ]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
     run::status(doc, "cargo doc")?;
     worker::build()?;
-    tests(&["--workspace", "--exclude", "nyra-billing-worker"])?;
+    tests(&[
+        "--workspace",
+        "--exclude",
+        "nyra-billing-worker",
+        "--exclude",
+        "nyra-bench-hello",
+    ])?;
     eprintln!(
         "\nall checks passed in {:.0}s",
         started.elapsed().as_secs_f32()

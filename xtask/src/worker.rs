@@ -21,16 +21,8 @@ pub struct Size {
 pub fn build() -> Result<Size> {
     assets::build()?;
     step("release Worker (worker-build --release; about a minute cold)");
-    let mut command = run::command(&setup::cargo_bin("worker-build").display().to_string());
-    let node_bin = nyra_e2e::paths::node_bin();
-    command
-        .current_dir(root().join("crates/worker"))
-        .arg("--release")
-        .env("WASM_BINDGEN_BIN", setup::cargo_bin("wasm-bindgen"))
-        .env("WASM_OPT_BIN", node_bin.join("wasm-opt"))
-        .env("ESBUILD_BIN", node_bin.join("esbuild"));
-    run::status(command, "worker-build")?;
-    let size = size()?;
+    run::status(worker_build("crates/worker", &[]), "worker-build")?;
+    let size = size_of("crates/worker/build")?;
     eprintln!(
         "    Worker size: wasm {:.1} KiB, upload gzip {:.1} KiB ({} the {GZIP_BUDGET_KIB} KiB budget)",
         size.wasm as f64 / 1024.0,
@@ -51,9 +43,23 @@ impl Size {
     }
 }
 
-/// Measures the built Worker.
-pub fn size() -> Result<Size> {
-    let build = root().join("crates/worker/build");
+/// `worker-build --release` in the crate at `dir` (relative to the repo), with our tools.
+pub fn worker_build(dir: &str, args: &[&str]) -> std::process::Command {
+    let mut command = run::command(&setup::cargo_bin("worker-build").display().to_string());
+    let node_bin = nyra_e2e::paths::node_bin();
+    command
+        .current_dir(root().join(dir))
+        .arg("--release")
+        .args(args)
+        .env("WASM_BINDGEN_BIN", setup::cargo_bin("wasm-bindgen"))
+        .env("WASM_OPT_BIN", node_bin.join("wasm-opt"))
+        .env("ESBUILD_BIN", node_bin.join("esbuild"));
+    command
+}
+
+/// Measures a worker-build output directory (relative to the repo).
+pub fn size_of(dir: &str) -> Result<Size> {
+    let build = root().join(dir);
     let files = ["index_bg.wasm", "index.js", "worker/shim.mjs"];
     let mut gzip = 0;
     for file in files {

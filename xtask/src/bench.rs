@@ -95,7 +95,8 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
     step("license refresh (16 closed loops, each on its own device, chaining tokens)");
     let seconds = duration(quick);
     let refresh = stack.refresh_load(seconds).await?;
-    let hello_loop = crate::bench_stack::hello_load(&hello.base_url, 16, seconds).await?;
+    let hello_loop = crate::bench_stack::js_load(&hello.base_url, "/", 16, seconds).await?;
+    let one_write = crate::bench_stack::js_load(&hello.base_url, "/d1-write", 16, seconds).await?;
     figures.push(Figure {
         name: "license_refresh@c16".to_owned(),
         rps: refresh.rps,
@@ -107,6 +108,14 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
         "    license_refresh@c16: {:.0} req/s (js {:.0}, same client)",
         refresh.rps, hello_loop.rps
     );
+    // The floor of any answer that must write once: the JS Worker doing one INSERT, same client.
+    figures.push(Figure {
+        name: "js_one_d1_write@c16".to_owned(),
+        rps: one_write.rps,
+        js_rps: hello_loop.rps,
+        p50_ms: one_write.p50_ms,
+        p99_ms: one_write.p99_ms,
+    });
     let ingest = webhook_ingest(&stack, &hello, quick).await?;
     Ok(((ours, js, floor), figures, ingest))
 }

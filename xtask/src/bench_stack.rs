@@ -206,9 +206,15 @@ where
     })
 }
 
-/// The JS hello-world Worker under the same closed-loop client, `connections` loops.
-pub async fn hello_load(base: &str, connections: usize, seconds: u32) -> Result<LoopFigure> {
-    let url = format!("{base}/");
+/// The JS baseline Worker's `path` (`/` hello-world, `/d1-write` one INSERT) under the same
+/// closed-loop client, `connections` loops.
+pub async fn js_load(
+    base: &str,
+    path: &str,
+    connections: usize,
+    seconds: u32,
+) -> Result<LoopFigure> {
+    let url = format!("{base}{path}");
     closed_loop(vec![(); connections], seconds, move |client, ()| {
         let request = client.get(url.clone());
         async move {
@@ -216,7 +222,7 @@ pub async fn hello_load(base: &str, connections: usize, seconds: u32) -> Result<
             if answer.status().is_success() {
                 Ok(())
             } else {
-                Err(format!("hello answered {}", answer.status()))
+                Err(format!("{} answered {}", answer.url(), answer.status()))
             }
         }
     })

@@ -27,6 +27,9 @@ struct Figure {
 pub fn run(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
     setup::all()?;
+    if args.iter().any(|a| a == "--stages-only") {
+        return run_stages_only(quick);
+    }
     let size = worker::build()?;
     if args.iter().any(|a| a == "--webhook-only") {
         return run_webhook_only(quick);
@@ -137,6 +140,14 @@ async fn webhook_ingest(
     );
     ingest.queue = Some(queued);
     Ok(ingest)
+}
+
+/// `--stages-only`: just the webhook request's stages from the timing build.
+fn run_stages_only(quick: bool) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let count = if quick { 200 } else { 500 };
+    print_stages(&runtime.block_on(bench_profile::webhook_stages(count))?);
+    Ok(())
 }
 
 /// `--webhook-only`: just the webhook ingest figures (direct, queue, JS baseline), no budgets

@@ -3,7 +3,7 @@
 //! Builds the Worker a second time with the `timing` feature into `crates/worker/build-timing`,
 //! starts it with wrangler's log level at `log`, sends signed unique events one at a time (the
 //! marks are per isolate, so concurrent requests would interleave them) and averages the
-//! `timing` lines the Worker logs: body read, signature verify, parse + plan, D1 batch,
+//! `timing` lines the Worker logs: routing, body read, signature verify, parse + plan, D1 batch,
 //! response. The first tenth is discarded as warm-up.
 
 use crate::run::{self, Result, root, step};
@@ -11,7 +11,7 @@ use nyra_e2e::{Worker, WorkerOptions};
 use std::collections::BTreeMap;
 
 /// The stages a webhook request is split into, in order.
-pub const STAGES: [&str; 5] = ["read", "verify", "parse_plan", "d1", "respond"];
+pub const STAGES: [&str; 6] = ["route", "read", "verify", "parse_plan", "d1", "respond"];
 
 /// Mean milliseconds per stage over `count` sequential unique events.
 pub async fn webhook_stages(count: usize) -> Result<Vec<(&'static str, f64)>> {
@@ -68,13 +68,14 @@ mod tests {
     #[test]
     fn means_average_each_stage_after_the_warm_up() -> Result<()> {
         let log = "noise\n\
-                   [wrangler:info] timing read=9 verify=9 parse_plan=9 d1=9 respond=9\n\
-                   timing read=1 verify=2 parse_plan=3 d1=4 respond=5\n\
-                   timing read=3 verify=2 parse_plan=1 d1=0 respond=1\n";
+                   [wrangler:info] timing route=9 read=9 verify=9 parse_plan=9 d1=9 respond=9\n\
+                   timing route=1 read=1 verify=2 parse_plan=3 d1=4 respond=5\n\
+                   timing route=2 read=3 verify=2 parse_plan=1 d1=0 respond=1\n";
         let means = means(log, 1)?;
         assert_eq!(
             means,
             vec![
+                ("route", 1.5),
                 ("read", 2.0),
                 ("verify", 2.0),
                 ("parse_plan", 2.0),

@@ -21,7 +21,7 @@ commands:
   dev              set up, build, and start the local stack (Worker :8787, Stripe emulator :12111)
   demo             walk the paid journey against a running `dev` stack, step by step
   test             set up, then run fmt, clippy, spec lint, codegen drift, unit, contract and e2e tests
-  bench [--quick] [--webhook-only]  measure our Worker against a plain JS Worker on the same workerd; check the budgets
+  bench [--quick] [--webhook-only | --stages-only]  measure our Worker against a plain JS Worker on the same workerd; check the budgets
   codegen [--check] refresh generated/ from openapi.yaml (or only check it is current)
   build            build the release Worker and the static assets; print the Worker's size
   assets           build the static assets (docs page, openapi.json, openapi.yaml)

@@ -184,7 +184,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 impl Worker {
     /// Starts the built Worker with the given options on a free port.
     pub async fn start(options: WorkerOptions) -> Result<Worker, StartError> {
-        let main = paths::worker_main();
+        let main = options.main.clone().unwrap_or_else(paths::worker_main);
         if !main.exists() {
             return Err(StartError::NotBuilt(main.display().to_string()));
         }

@@ -32,6 +32,7 @@ async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response
     let response = match server::route(&config, &head) {
         Ok(operation) if operation.static_asset => return ctx.asset(request).await,
         Ok(operation) => {
+            timing::mark("route");
             head.body = http::read_body(&mut request, operation.max_body_bytes + 1).await?;
             timing::mark("read");
             server::dispatch(&ctx, &config, operation, head).await

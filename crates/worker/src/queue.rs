@@ -10,7 +10,8 @@
 //! Two lanes share this code: the main queue (`max_retries`, then the dead-letter queue) and
 //! the dead-letter queue itself (its name ends in `-dlq`), a slower lane that keeps applying
 //! the same bodies once D1 is back and logs every attempt at error level for alerting. A
-//! retried message is logged at error level on either lane.
+//! retried message is logged at error level on either lane; the main lane does not log a
+//! routine "recorded" (as the direct route, see [`crate::routes::webhook`]).
 
 use crate::ctx::{Ctx, is_live_key};
 use crate::store;
@@ -49,6 +50,7 @@ pub async fn enqueue(ctx: &Ctx, body: &[u8]) -> Result<(), &'static str> {
         .map_err(|_| "queue send failed")
 }
 
+const RECORDED: &str = "recorded";
 const NOT_USED: &str = "recorded, not used";
 const RETRIED: &str = "storage_unavailable, retried";
 
@@ -75,6 +77,7 @@ impl Lane {
             _ => String::new(),
         };
         match self {
+            Lane::Main if outcome == RECORDED => {}
             Lane::Main if outcome != RETRIED => {
                 console_log!("webhook queue: {id} {kind} {outcome}{why}");
             }
@@ -181,11 +184,10 @@ async fn apply(lane: Lane, db: &D1Database, messages: &[RawMessage], deliveries:
 
 /// Applies one delivery's plan as its own batch, as the direct route does.
 async fn apply_one(db: &D1Database, delivery: &Delivery) -> Result<&'static str, &'static str> {
-    if store::events::apply(db, &delivery.plan.statements)
-        .await
-        .is_ok()
-    {
-        return Ok(outcome(delivery, Fate::Apply));
+    match store::events::apply(db, &delivery.plan.statements).await {
+        Ok(()) => return Ok(outcome(delivery, Fate::Apply)),
+        Err(error) if store::events::is_duplicate_claim(&error) => return Ok("duplicate"),
+        Err(_) => {}
     }
     match store::events::is_processed(db, &delivery.event_id).await {
         Ok(true) => Ok("duplicate"),
@@ -196,7 +198,7 @@ async fn apply_one(db: &D1Database, delivery: &Delivery) -> Result<&'static str,
 /// The log word for a delivery acknowledged with `fate`.
 fn outcome(delivery: &Delivery, fate: Fate) -> &'static str {
     match (fate, delivery.plan.ignored) {
-        (Fate::Apply, None) => "recorded",
+        (Fate::Apply, None) => RECORDED,
         (Fate::Apply, Some(_)) => NOT_USED,
         (Fate::AlreadyProcessed | Fate::RepeatInBatch, _) => "duplicate",
     }

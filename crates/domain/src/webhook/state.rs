@@ -64,6 +64,10 @@ pub struct Statement {
 pub const CLAIM_SQL: &str =
     "INSERT INTO processed_events (event_id, type, processed_at) VALUES (?1, ?2, ?3)";
 
+/// What SQLite (and so D1) reports when a claim's event id is already recorded: a batch that
+/// fails with this message proves the event is a duplicate, with no lookup needed.
+pub const DUPLICATE_CLAIM_ERROR: &str = "UNIQUE constraint failed: processed_events.event_id";
+
 /// The guarded upsert shared by every handled event type (parameters in column order).
 pub const UPSERT_SQL: &str = "INSERT INTO billing_customers (customer_id, updated_at, checkout_key, checkout_session_id, \
 email, checkout_completed_at, device_key, device_id, subscription_id_key, subscription_id, \

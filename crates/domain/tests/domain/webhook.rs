@@ -7,7 +7,9 @@ use nyra_domain::webhook::event::{
     ActiveEntitlement, Checkout, EntitlementSummary, Event, EventError, EventType, Facts, Invoice,
     InvoiceLine, Subscription, parse,
 };
-use nyra_domain::webhook::state::{CLAIM_SQL, Expect, SqlValue, UPSERT_SQL, plan, sort_key};
+use nyra_domain::webhook::state::{
+    CLAIM_SQL, DUPLICATE_CLAIM_ERROR, Expect, SqlValue, UPSERT_SQL, plan, sort_key,
+};
 use nyra_domain::webhook::verify::{VerifyError, signature_header, verify};
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -627,7 +629,7 @@ fn a_duplicate_fails_the_batch_and_changes_nothing() -> TestResult {
     let error = apply(&mut conn, &event, "2030-01-01T00:00:00Z")
         .err()
         .ok_or("duplicate accepted")?;
-    assert!(error.to_string().contains("UNIQUE"), "{error}");
+    assert!(error.to_string().contains(DUPLICATE_CLAIM_ERROR), "{error}");
     assert_eq!(rows(&conn, false)?, before, "not even updated_at moves");
     assert_eq!(processed(&conn)?.len(), 1);
     Ok(())

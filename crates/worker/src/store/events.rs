@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use nyra_domain::webhook::batch::{self, Delivery};
-use nyra_domain::webhook::state::{SqlValue, Statement};
+use nyra_domain::webhook::state::{DUPLICATE_CLAIM_ERROR, SqlValue, Statement};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -15,6 +15,19 @@ pub async fn apply(db: &D1Database, statements: &[Statement]) -> worker::Result<
         .collect::<worker::Result<Vec<_>>>()?;
     db.batch(prepared).await?;
     Ok(())
+}
+
+/// Whether a failed batch failed on its claim's primary key: the event is already recorded.
+/// Any other error (an outage, a timeout) proves nothing; ask [`is_processed`] then.
+pub fn is_duplicate_claim(error: &worker::Error) -> bool {
+    match error {
+        worker::Error::D1(e) => {
+            let inner: &worker::js_sys::Error = e.as_ref();
+            let message = String::from(inner.message());
+            e.cause().contains(DUPLICATE_CLAIM_ERROR) || message.contains(DUPLICATE_CLAIM_ERROR)
+        }
+        other => other.to_string().contains(DUPLICATE_CLAIM_ERROR),
+    }
 }
 
 /// Whether an event id has been recorded in processed_events.

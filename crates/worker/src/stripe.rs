@@ -17,7 +17,8 @@ use nyra_domain::config::{DEFAULT_STRIPE_API_BASE, STRIPE_API_VERSION};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use wasm_bindgen::JsValue;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::web_sys::{self, RequestRedirect};
+use worker::{AbortController, Delay, Fetch, Headers, Request};
 
 /// The longest a Stripe call may take, body included, before it is aborted.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -230,13 +231,13 @@ impl Stripe {
     /// Reads an object back (`GET /v1/subscriptions/{id}`, `/v1/invoices/{id}`) as raw JSON.
     pub async fn retrieve(&self, kind: Retrieve, id: &str) -> Result<Vec<u8>, StripeError> {
         let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
-        let request = self.request(Method::Get, &format!("{}/{id}", kind.path()), None)?;
+        let request = self.request("GET", &format!("{}/{id}", kind.path()), None)?;
         Ok(self.send(request).await?.body.into_bytes())
     }
 
     /// POSTs a form with an idempotency key.
     async fn post(&self, path: &str, form: String, key: &str) -> Result<Answer, StripeError> {
-        let request = self.request(Method::Post, path, Some((form, key)))?;
+        let request = self.request("POST", path, Some((form, key)))?;
         self.send(request).await
     }
 
@@ -263,9 +264,13 @@ impl Stripe {
     }
 
     /// A request with the key and version; a POST carries its form and idempotency key.
+    ///
+    /// Built as a `web_sys::RequestInit` (what `worker::RequestInit` would produce: method,
+    /// headers, body, `redirect: follow`, no `cf`): converting a `worker::RequestInit` links the
+    /// serialisers of every `cf` property (image resizing and the rest) that we never set.
     fn request(
         &self,
-        method: Method,
+        method: &str,
         path: &str,
         form: Option<(String, &str)>,
     ) -> Result<Request, StripeError> {
@@ -274,15 +279,18 @@ impl Stripe {
         set("authorization", &format!("Bearer {}", self.key))
             .and_then(|_| set("stripe-version", &self.version))
             .map_err(|_| StripeError::Network)?;
-        let mut init = RequestInit::new();
+        let init = web_sys::RequestInit::new();
         if let Some((form, key)) = form {
             set("idempotency-key", key)
                 .and_then(|_| set("content-type", "application/x-www-form-urlencoded"))
                 .map_err(|_| StripeError::Network)?;
-            init.with_body(Some(JsValue::from_str(&form)));
+            init.set_body(&JsValue::from_str(&form));
         }
-        init.with_method(method).with_headers(headers);
-        Request::new_with_init(&format!("{}{path}", self.base), &init)
+        init.set_method(method);
+        init.set_headers(headers.as_ref());
+        init.set_redirect(RequestRedirect::Follow);
+        web_sys::Request::new_with_str_and_init(&format!("{}{path}", self.base), &init)
+            .map(Request::from)
             .map_err(|_| StripeError::Network)
     }
 }

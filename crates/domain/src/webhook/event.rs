@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::Digest;
 
 /// A parsed event: the envelope plus the typed facts of a handled type.
@@ -246,11 +246,10 @@ pub fn identify(body: &[u8]) -> (String, String) {
 /// `Subscription` (1.0.0-rc.10, generated for 2026-09-30.endive) requires a `billing_schedules`
 /// field that clover never sends, so every `customer.subscription.*` clover event would fail to
 /// parse there. Only the fields read here are modelled; every other field, and `null` wherever
-/// Stripe documents a field as nullable, is tolerated.
+/// Stripe documents a field as nullable, is tolerated. `data.object` is kept as raw JSON until
+/// `type` (which may follow it) says which struct to read it into.
 pub fn parse(body: &[u8]) -> Result<Event, EventError> {
-    let mut json = serde_json::Deserializer::from_slice(body);
-    let raw: RawEnvelope =
-        serde_path_to_error::deserialize(&mut json).map_err(|e| malformed("", e))?;
+    let raw: RawEnvelope = serde_json::from_slice(body).map_err(|e| malformed("body", &e))?;
     let object = raw
         .data
         .and_then(|d| d.object)
@@ -258,7 +257,7 @@ pub fn parse(body: &[u8]) -> Result<Event, EventError> {
     let id = required(raw.id, "id")?;
     let event_type = EventType::parse(&required(raw.event_type, "type")?);
     let created = required(raw.created, "created")?;
-    let facts = facts(&event_type, object)?;
+    let facts = facts(&event_type, object.get().as_bytes())?;
     let livemode = raw.livemode.unwrap_or(false);
     Ok(Event {
         id,
@@ -278,9 +277,8 @@ pub fn snapshot(event_type: EventType, body: &[u8], created: i64) -> Result<Even
         id: Option<String>,
         livemode: Option<bool>,
     }
-    let object: Value = serde_json::from_slice(body).map_err(|e| malformed_json(&e))?;
-    let head: Head = object_of(object.clone())?;
-    let facts = facts(&event_type, object)?;
+    let head: Head = object_of(body)?;
+    let facts = facts(&event_type, body)?;
     Ok(Event {
         id: format!("settle_{}", required_text(head.id, "data.object.id")?),
         event_type,
@@ -290,11 +288,7 @@ pub fn snapshot(event_type: EventType, body: &[u8], created: i64) -> Result<Even
     })
 }
 
-fn malformed_json(error: &serde_json::Error) -> EventError {
-    EventError::Malformed(format!("body: {error}"))
-}
-
-fn facts(event_type: &EventType, object: Value) -> Result<Facts, EventError> {
+fn facts(event_type: &EventType, object: &[u8]) -> Result<Facts, EventError> {
     use EventType::*;
     Ok(match event_type {
         CheckoutSessionCompleted | CheckoutAsyncPaymentSucceeded | CheckoutAsyncPaymentFailed => {
@@ -313,20 +307,18 @@ fn facts(event_type: &EventType, object: Value) -> Result<Facts, EventError> {
     })
 }
 
-fn object_of<T: DeserializeOwned>(object: Value) -> Result<T, EventError> {
-    serde_path_to_error::deserialize(object).map_err(|e| malformed("data.object", e))
+/// Reads `data.object` (or a snapshot's body) into `T`; bad JSON is the body's fault.
+fn object_of<T: DeserializeOwned>(object: &[u8]) -> Result<T, EventError> {
+    serde_json::from_slice(object).map_err(|e| {
+        let place = if e.is_data() { "data.object" } else { "body" };
+        malformed(place, &e)
+    })
 }
 
-/// Names the offending field by its path, e.g. `data.object.items.data[0].price.id: invalid type`.
-fn malformed(root: &str, error: serde_path_to_error::Error<serde_json::Error>) -> EventError {
-    let path = error.path().to_string();
-    let place = match (path.as_str(), root) {
-        (".", "") => "body".to_owned(),
-        (".", root) => root.to_owned(),
-        (path, "") => path.to_owned(),
-        (path, root) => format!("{root}.{path}"),
-    };
-    EventError::Malformed(format!("{place}: {}", error.inner()))
+/// Says where (`body` or `data.object`) and what is wrong, e.g. `data.object: invalid type:
+/// integer `7`, expected a string at line 1 column 40`.
+fn malformed(place: &str, error: &serde_json::Error) -> EventError {
+    EventError::Malformed(format!("{place}: {error}"))
 }
 
 fn missing(field: &str) -> EventError {
@@ -350,18 +342,20 @@ fn device_of(metadata: Option<&HashMap<String, Option<String>>>) -> Option<Strin
 }
 
 #[derive(Deserialize)]
-struct RawEnvelope {
+struct RawEnvelope<'a> {
     id: Option<String>,
     #[serde(rename = "type")]
     event_type: Option<String>,
     created: Option<i64>,
     livemode: Option<bool>,
-    data: Option<RawData>,
+    #[serde(borrow)]
+    data: Option<RawData<'a>>,
 }
 
 #[derive(Deserialize)]
-struct RawData {
-    object: Option<Value>,
+struct RawData<'a> {
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
 }
 
 /// A reference Stripe sends as an id, or as the expanded object carrying that id.

@@ -35,7 +35,7 @@ pub async fn is_processed(db: &D1Database, event_id: &str) -> worker::Result<boo
     let row = db
         .prepare("SELECT 1 AS seen FROM processed_events WHERE event_id = ?1")
         .bind(&[JsValue::from_str(event_id)])?
-        .first::<serde_json::Value>(None)
+        .first::<serde::de::IgnoredAny>(None)
         .await?;
     Ok(row.is_some())
 }

@@ -196,6 +196,16 @@ pub fn query_value(pairs: &[(String, String)], name: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
+/// The query of a serialised WHATWG URL (workerd's `request.url`), without its `?`; empty when
+/// there is none. The serialisation percent-encodes `#` everywhere before the fragment and `?`
+/// before the query, so the first `?` before the first `#` starts it.
+pub fn query_of(url: &str) -> &str {
+    let before_fragment = url.split_once('#').map_or(url, |(before, _)| before);
+    before_fragment
+        .split_once('?')
+        .map_or("", |(_, query)| query)
+}
+
 /// The first value of a header, by lower-case name.
 pub fn header(request: &HttpRequest, name: &str) -> Option<String> {
     request

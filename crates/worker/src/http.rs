@@ -1,7 +1,7 @@
 //! Conversion between workers-rs requests/responses and the framework-free HTTP types of `nyra_api::rt`.
 
 use futures_util::StreamExt;
-use nyra_api::rt::{HttpRequest, HttpResponse};
+use nyra_api::rt::{HttpRequest, HttpResponse, query_of};
 use worker::{Headers, Request, Response, Result};
 
 /// The request's method, path, query and headers; the body is read once the route is known.
@@ -24,15 +24,6 @@ pub fn head(request: &Request) -> Result<HttpRequest> {
         headers,
         body: Vec::new(),
     })
-}
-
-/// The query of a serialised WHATWG URL, without its `?` (empty when there is none): the
-/// serialisation percent-encodes `#` everywhere before the fragment and `?` before the query.
-fn query_of(url: &str) -> &str {
-    let before_fragment = url.split_once('#').map_or(url, |(before, _)| before);
-    before_fragment
-        .split_once('?')
-        .map_or("", |(_, query)| query)
 }
 
 /// Bytes of an oversized body read and discarded so the client sees the 413 instead of a reset.
@@ -81,28 +72,4 @@ pub fn write(response: HttpResponse) -> Result<Response> {
         Response::from_bytes(response.body)?
     };
     Ok(answer.with_status(response.status).with_headers(headers))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::query_of;
-
-    #[test]
-    fn query_of_matches_the_url_crate() {
-        for url in [
-            "https://example.com/",
-            "https://example.com/foo?a=1&b=/x",
-            "https://example.com/foo?",
-            "https://example.com/foo#/frag?x",
-            "https://example.com/foo?a=%23#frag?b",
-            "https://example.com:8080/foo?q=%3F?",
-            "https://example.com/a%3F%23%2Fb?c=%20d",
-            "https://example.com?query",
-            "https://user:p%3Fw@example.com//x?y",
-            "http://127.0.0.1:8787/api/license/status?deviceId=dev%2F1&x=%F0%9F%93%B1",
-        ] {
-            let parsed = url::Url::parse(url).unwrap();
-            assert_eq!(query_of(url), parsed.query().unwrap_or_default(), "{url}");
-        }
-    }
 }

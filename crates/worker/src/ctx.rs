@@ -20,7 +20,7 @@ use nyra_api::rt::DispatchConfig;
 use nyra_domain::config::{ENV_VAR, PREVIOUS_SIGNING_SECRET, is_published_fake};
 use nyra_domain::license::{self, KeyRing};
 use sha2::{Digest, Sha256};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{D1Database, Env};
@@ -46,6 +46,8 @@ const CUSTOMER_ROWS_MAX: usize = 1024;
 thread_local! {
     /// The key ring of the last signing secrets seen, with a digest of those secrets.
     static KEYS: RefCell<Option<([u8; 32], KeyRing)>> = const { RefCell::new(None) };
+    /// The dispatch layer's settings (`ALLOWED_ORIGIN`).
+    static DISPATCH: OnceCell<DispatchConfig> = const { OnceCell::new() };
     /// The last healthy `/health` report and when it was made.
     static HEALTHY: RefCell<Option<(i64, HealthReport)>> = const { RefCell::new(None) };
     /// Customer rows read for license checks, by customer id, with when they were read.
@@ -161,11 +163,15 @@ impl Ctx {
         nyra_domain::activation::max_devices(self.var("NYRA_MAX_DEVICES").as_deref())
     }
 
-    /// The dispatch layer's settings.
+    /// The dispatch layer's settings, read once per isolate (vars are fixed for its life).
     pub fn dispatch_config(&self) -> DispatchConfig {
-        DispatchConfig {
-            allowed_origin: self.var("ALLOWED_ORIGIN"),
-        }
+        DISPATCH.with(|config| {
+            config
+                .get_or_init(|| DispatchConfig {
+                    allowed_origin: self.var("ALLOWED_ORIGIN"),
+                })
+                .clone()
+        })
     }
 
     /// Hands a static document's request to the assets layer (`ASSETS` binding).

@@ -25,10 +25,10 @@ use worker::{Context, Env, MessageBatch, Request, Response, Result, event};
 #[event(fetch)]
 async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response> {
     timing::start();
-    let client_ip = request.headers().get("cf-connecting-ip").ok().flatten();
+    let mut head = http::head(&request)?;
+    let client_ip = nyra_api::rt::header(&head, "cf-connecting-ip");
     let ctx = ctx::Ctx::new(env, client_ip);
     let config = ctx.dispatch_config();
-    let mut head = http::head(&request)?;
     let response = match server::route(&config, &head) {
         Ok(operation) if operation.static_asset => return ctx.asset(request).await,
         Ok(operation) => {

@@ -15,6 +15,20 @@ pub const REQUIRED_SECRETS: [&str; 8] = [
 /// Optional secret: the previous signing secret, still accepted for verification during a rotation.
 pub const PREVIOUS_SIGNING_SECRET: &str = "NYRA_LICENSE_SIGNING_SECRET_PREVIOUS";
 
+/// Optional secret: Price IDs checkout sold before `NYRA_STRIPE_PRICE_PRO_MONTHLY` changed
+/// (comma-separated); subscriptions on them keep being recorded and keep their access.
+pub const PREVIOUS_PRICES: &str = "NYRA_STRIPE_PRICE_PRO_MONTHLY_PREVIOUS";
+
+/// The Price IDs of a comma- or space-separated list (empty entries dropped).
+pub fn price_list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The var that marks the local environment (`NYRA_ENV=local`, set only in wrangler's
 /// `env.local` and by the test harness); anywhere else published fake secrets are refused.
 pub const ENV_VAR: &str = "NYRA_ENV";

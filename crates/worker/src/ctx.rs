@@ -17,7 +17,9 @@ use crate::store::customers::CustomerRow;
 use crate::stripe::Stripe;
 use nyra_api::models::{HealthReport, StripeMode};
 use nyra_api::rt::DispatchConfig;
-use nyra_domain::config::{ENV_VAR, PREVIOUS_SIGNING_SECRET, is_published_fake};
+use nyra_domain::config::{
+    ENV_VAR, PREVIOUS_PRICES, PREVIOUS_SIGNING_SECRET, is_published_fake, price_list,
+};
 use nyra_domain::license::{self, KeyRing};
 use sha2::{Digest, Sha256};
 use std::cell::{OnceCell, RefCell};
@@ -156,6 +158,11 @@ impl Ctx {
             ApiError::ConfigMissing(vec![binding])
         })?;
         Ok(outcome.success)
+    }
+
+    /// `NYRA_STRIPE_PRICE_PRO_MONTHLY_PREVIOUS`: the prices checkout sold before the current one.
+    pub fn previous_prices(&self) -> Vec<String> {
+        price_list(self.secret(PREVIOUS_PRICES).as_deref())
     }
 
     /// `NYRA_MAX_DEVICES`, defaulted and clamped to 1..=10.

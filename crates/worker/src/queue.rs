@@ -95,8 +95,10 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: Env) {
         batch.retry_all();
         return;
     };
+    let previous = ctx.previous_prices();
     let expect = Expect {
         price_id: &price,
+        previous_prices: &previous,
         livemode,
     };
     let now_iso = iso(ctx.now());

@@ -120,13 +120,23 @@ paid_through = CASE WHEN excluded.paid_through IS NULL THEN billing_customers.pa
 excluded.paid_through) END, livemode = COALESCE(excluded.livemode, \
 billing_customers.livemode)";
 
-/// What this deployment accepts as a grant: our price, our Stripe mode.
+/// What this deployment accepts as a grant: our prices, our Stripe mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expect<'a> {
-    /// `NYRA_STRIPE_PRICE_PRO_MONTHLY`.
+    /// `NYRA_STRIPE_PRICE_PRO_MONTHLY`: the price checkout sells.
     pub price_id: &'a str,
+    /// `NYRA_STRIPE_PRICE_PRO_MONTHLY_PREVIOUS`: prices checkout sold before; their
+    /// subscriptions are recorded like the current price's.
+    pub previous_prices: &'a [String],
     /// The key is a live key (`sk_live_`/`rk_live_`); events must match it.
     pub livemode: bool,
+}
+
+impl Expect<'_> {
+    /// Whether a subscription on `price` is ours: the current price or a previous one.
+    pub fn accepts(&self, price: &str) -> bool {
+        price == self.price_id || self.previous_prices.iter().any(|p| p == price)
+    }
 }
 
 /// The statements for one event and whether it changed billing state.
@@ -332,9 +342,9 @@ fn checkout_row(
 }
 
 fn subscription_row(s: &Subscription, expect: &Expect, key: &str) -> Result<Row, &'static str> {
-    if !s.price_ids.iter().any(|p| p == expect.price_id) {
+    let Some(price) = s.price_ids.iter().find(|p| expect.accepts(p)) else {
         return Err("subscription is not for our price");
-    }
+    };
     Ok(Row {
         customer_id: s.customer_id.clone(),
         device_key: s.device_id.as_ref().map(|_| format!("0:{key}")),
@@ -342,7 +352,7 @@ fn subscription_row(s: &Subscription, expect: &Expect, key: &str) -> Result<Row,
         subscription_id_key: Some(format!("1:{key}")),
         subscription_id: Some(s.subscription_id.clone()),
         subscription_key: Some(key.to_owned()),
-        price_id: Some(expect.price_id.to_owned()),
+        price_id: Some(price.clone()),
         current_period_end: s.current_period_end,
         cancel_at_period_end: s.cancel_at_period_end,
         status_key: Some(key.to_owned()),
@@ -358,7 +368,7 @@ fn invoice_row(i: &Invoice, expect: &Expect, key: &str, paid: bool) -> Result<Ro
     let ours: Vec<&super::event::InvoiceLine> = i
         .lines
         .iter()
-        .filter(|l| l.price_id.as_deref() == Some(expect.price_id))
+        .filter(|l| l.price_id.as_deref().is_some_and(|p| expect.accepts(p)))
         .collect();
     if ours.is_empty() {
         return Err("invoice has no line for our price");

@@ -20,13 +20,17 @@ const GRACE_HOURS: i64 = 168;
 const GRACE: i64 = GRACE_HOURS * 3600;
 const PRICE: &str = "price_test_local_pro_monthly";
 const OTHER: &str = "price_test_other_product";
+/// The price checkout sells after a price change; `PRICE` became a previous price.
+const NEW_PRICE: &str = "price_test_local_pro_monthly_v2";
 const CUS: &str = "cus_test_Scenario";
 const TEST_KEY: Expect = Expect {
     price_id: PRICE,
+    previous_prices: &[],
     livemode: false,
 };
 const LIVE_KEY: Expect = Expect {
     price_id: PRICE,
+    previous_prices: &[],
     livemode: true,
 };
 
@@ -174,6 +178,11 @@ fn with(mut events: Vec<Event>, more: Vec<Event>) -> Vec<Event> {
 fn scenarios() -> Vec<Scenario> {
     let p1 = T0 + PERIOD;
     let p2 = T0 + 2 * PERIOD;
+    let changed = Expect {
+        price_id: NEW_PRICE,
+        previous_prices: Vec::leak(vec![PRICE.to_owned()]),
+        livemode: false,
+    };
     vec![
         Scenario {
             name: "trial then active",
@@ -210,6 +219,27 @@ fn scenarios() -> Vec<Scenario> {
                 (T0 + DAY, until(p1 + GRACE)),
                 (p1 + 3600, until(p2 + GRACE)),
             ],
+        },
+        Scenario {
+            name: "price changed: a subscriber on the previous price renews",
+            expect: changed,
+            events: with(
+                started(),
+                vec![
+                    sub("s2", Updated, p1, "active", p2),
+                    invoice("i2", Paid, p1, "paid", p2),
+                ],
+            ),
+            checks: vec![
+                (T0 + DAY, until(p1 + GRACE)),
+                (p1 + 3600, until(p2 + GRACE)),
+            ],
+        },
+        Scenario {
+            name: "price changed: a subscriber on the previous price cancels",
+            expect: changed,
+            events: with(started(), vec![sub("s3", Deleted, p1, "canceled", p1)]),
+            checks: vec![(T0 + 20 * DAY, until(p1 + GRACE)), (p1, DENIED)],
         },
         Scenario {
             name: "renewal failed, then paid late",

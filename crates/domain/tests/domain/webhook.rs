@@ -27,6 +27,7 @@ const CUS: &str = "cus_test_NyraLifecycle01";
 const PRICE: &str = "price_test_local_pro_monthly";
 pub(crate) const EXPECT: Expect = Expect {
     price_id: PRICE,
+    previous_prices: &[],
     livemode: false,
 };
 pub(crate) const LIFECYCLE: [&str; 6] = [
@@ -979,4 +980,23 @@ proptest! {
             prop_assert_eq!(column(row, "paid_through"), paid);
         }
     }
+}
+
+#[test]
+fn previous_prices_are_a_comma_or_space_separated_list() {
+    use nyra_domain::config::price_list;
+    assert_eq!(price_list(None), Vec::<String>::new());
+    assert_eq!(price_list(Some(" , ")), Vec::<String>::new());
+    assert_eq!(
+        price_list(Some("price_a, price_b\nprice_c,,")),
+        ["price_a", "price_b", "price_c"]
+    );
+    let previous = price_list(Some("price_old"));
+    let expect = Expect {
+        price_id: "price_new",
+        previous_prices: &previous,
+        livemode: false,
+    };
+    assert!(expect.accepts("price_new") && expect.accepts("price_old"));
+    assert!(!expect.accepts("price_other") && !expect.accepts(""));
 }

@@ -21,6 +21,7 @@ const GRACE: i64 = GRACE_HOURS * 3600;
 const ONE_TIME: &str = "price_test_local_sticker_pack_one_time";
 const TEST_KEY: Expect = Expect {
     price_id: PRICE,
+    previous_prices: &[],
     livemode: false,
 };
 

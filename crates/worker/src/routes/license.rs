@@ -73,8 +73,10 @@ async fn answer(ctx: &Ctx, request: LicenseStatusRequest) -> Result<LicenseStatu
     let db = ctx.db()?;
     let now = ctx.now();
     let device_id = request.device_id.as_str();
+    let previous = ctx.previous_prices();
     let expect = Expect {
         price_id: &price,
+        previous_prices: &previous,
         livemode: is_live_key(&stripe_key),
     };
     let (row, entry) = if same_secret(bearer, &app_token) {

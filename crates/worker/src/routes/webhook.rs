@@ -52,8 +52,10 @@ async fn answer(ctx: &Ctx, request: StripeWebhookRequest) -> Result<WebhookAck, 
             Err(reason) => console_log!("webhook: not queued ({reason}), recorded directly"),
         }
     }
+    let previous = ctx.previous_prices();
     let expect = Expect {
         price_id: &price,
+        previous_prices: &previous,
         livemode: is_live_key(&key),
     };
     record(ctx, &request.body, &expect, &iso(now)).await

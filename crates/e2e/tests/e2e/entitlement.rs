@@ -21,6 +21,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 const UNREACHABLE_STRIPE: &str = "http://127.0.0.1:9";
 const DAY: i64 = 86_400;
 const GRACE: i64 = 168 * 3600;
+/// A price checkout sold before the current one (`NYRA_STRIPE_PRICE_PRO_MONTHLY_PREVIOUS`).
+const PREVIOUS_PRICE: &str = "price_test_local_pro_monthly_v0";
 
 fn now() -> i64 {
     let seconds = SystemTime::now()
@@ -32,9 +34,9 @@ fn now() -> i64 {
 fn shared() -> &'static Worker {
     static WORKER: OnceLock<Worker> = OnceLock::new();
     nyra_e2e::stack::shared(&WORKER, || async {
-        Worker::start(WorkerOptions::local(UNREACHABLE_STRIPE))
-            .await
-            .map_err(|e| e.to_string())
+        let options = WorkerOptions::local(UNREACHABLE_STRIPE)
+            .with_secret("NYRA_STRIPE_PRICE_PRO_MONTHLY_PREVIOUS", PREVIOUS_PRICE);
+        Worker::start(options).await.map_err(|e| e.to_string())
     })
 }
 
@@ -96,6 +98,17 @@ impl Customer {
     }
 
     fn invoice(&self, name: &str, created: i64, status: &str, line_end: i64) -> Value {
+        self.invoice_priced(name, created, status, line_end, PRICE_PRO_MONTHLY)
+    }
+
+    fn invoice_priced(
+        &self,
+        name: &str,
+        created: i64,
+        status: &str,
+        line_end: i64,
+        price: &str,
+    ) -> Value {
         let object = json!({
             "id": format!("in_{}_{name}", self.tag), "object": "invoice",
             "customer": self.id("cus"), "status": status,
@@ -103,7 +116,7 @@ impl Customer {
                 "subscription_details": {"subscription": self.id("sub")}},
             "lines": {"object": "list", "data": [{
                 "pricing": {"type": "price_details",
-                    "price_details": {"price": PRICE_PRO_MONTHLY, "product": "prod_test"}},
+                    "price_details": {"price": price, "product": "prod_test"}},
                 "period": {"start": line_end - 30 * DAY, "end": line_end}
             }]},
         });
@@ -241,6 +254,31 @@ async fn another_price_and_the_other_mode_grant_nothing() {
     event["livemode"] = json!(true);
     assert!(!deliver(&http, &event).await, "live event on a test key");
     assert_eq!(activate(&http, &live).await.code(), "checkout_not_found");
+}
+
+#[tokio::test]
+async fn a_previous_price_keeps_being_recorded_and_granting() {
+    let http = Http::new(&shared().base_url);
+    let c = Customer::new("PreviousPrice");
+    let t = now();
+    let end = t + 10 * DAY;
+    for event in [
+        c.checkout(t - 20 * DAY, "subscription", "paid"),
+        c.subscription("s1", t - 20 * DAY, "active", end, PREVIOUS_PRICE),
+        c.invoice_priced("i1", t - 20 * DAY, "paid", end, PREVIOUS_PRICE),
+    ] {
+        assert!(deliver(&http, &event).await, "a previous price is handled");
+    }
+    let body = activate(&http, &c).await.json();
+    assert_eq!(body["active"], json!(true), "{body}");
+    assert_eq!(expiry(&body), Some(end + GRACE));
+    let cancelled = c.subscription("s2", t - 60, "canceled", t - 60, PREVIOUS_PRICE);
+    assert!(
+        deliver(&http, &cancelled).await,
+        "its cancellation is handled"
+    );
+    let body = activate(&http, &c).await.json();
+    assert_eq!(body["active"], json!(false), "{body}");
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 
 use futures_util::StreamExt;
 use nyra_api::rt::{HttpRequest, HttpResponse, query_of};
+use wasm_bindgen::prelude::wasm_bindgen;
+use worker::web_sys;
 use worker::{Headers, Request, Response, Result};
 
 /// The request's method, path, query and headers; the body is read once the route is known.
@@ -12,11 +14,7 @@ use worker::{Headers, Request, Response, Result};
 pub fn head(request: &Request) -> Result<HttpRequest> {
     // The raw method: workers-rs maps methods it does not know (PROPFIND, PURGE, ...) to GET.
     let method = request.inner().method().to_ascii_uppercase();
-    let headers = request
-        .headers()
-        .entries()
-        .map(|(name, value)| (name.to_ascii_lowercase(), value))
-        .collect();
+    let headers = header_pairs(&header_text(&request.inner().headers()));
     Ok(HttpRequest {
         method,
         path: request.path(),
@@ -24,6 +22,28 @@ pub fn head(request: &Request) -> Result<HttpRequest> {
         headers,
         body: Vec::new(),
     })
+}
+
+#[wasm_bindgen(inline_js = "export function header_text(headers) { \
+    let text = ''; \
+    for (const [name, value] of headers) { text += name + '\\n' + value + '\\n'; } \
+    return text; \
+}")]
+extern "C" {
+    /// Every header as `name\nvalue\n` in one string: one crossing into JavaScript instead of
+    /// several per header. `Headers` yields lower-case names, and a value never holds a line
+    /// break (the Fetch standard refuses CR and LF in values).
+    fn header_text(headers: &web_sys::Headers) -> String;
+}
+
+/// The `(name, value)` pairs of [`header_text`]'s answer.
+fn header_pairs(text: &str) -> Vec<(String, String)> {
+    let mut lines = text.split('\n');
+    let mut pairs = Vec::new();
+    while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+        pairs.push((name.to_ascii_lowercase(), value.to_owned()));
+    }
+    pairs
 }
 
 /// Bytes of an oversized body read and discarded so the client sees the 413 instead of a reset.

@@ -48,6 +48,8 @@ const CUSTOMER_ROWS_MAX: usize = 1024;
 thread_local! {
     /// The key ring of the last signing secrets seen, with a digest of those secrets.
     static KEYS: RefCell<Option<([u8; 32], KeyRing)>> = const { RefCell::new(None) };
+    /// `NYRA_STRIPE_PRICE_PRO_MONTHLY_PREVIOUS`, parsed.
+    static PREVIOUS: OnceCell<Vec<String>> = const { OnceCell::new() };
     /// The dispatch layer's settings (`ALLOWED_ORIGIN`).
     static DISPATCH: OnceCell<DispatchConfig> = const { OnceCell::new() };
     /// The last healthy `/health` report and when it was made.
@@ -160,9 +162,14 @@ impl Ctx {
         Ok(outcome.success)
     }
 
-    /// `NYRA_STRIPE_PRICE_PRO_MONTHLY_PREVIOUS`: the prices checkout sold before the current one.
+    /// `NYRA_STRIPE_PRICE_PRO_MONTHLY_PREVIOUS`: the prices checkout sold before the current one,
+    /// read once per isolate (bindings are fixed for its life).
     pub fn previous_prices(&self) -> Vec<String> {
-        price_list(self.secret(PREVIOUS_PRICES).as_deref())
+        PREVIOUS.with(|prices| {
+            prices
+                .get_or_init(|| price_list(self.secret(PREVIOUS_PRICES).as_deref()))
+                .clone()
+        })
     }
 
     /// `NYRA_MAX_DEVICES`, defaulted and clamped to 1..=10.
@@ -252,7 +259,7 @@ impl Ctx {
         HEALTHY.with_borrow(|cached| {
             cached
                 .as_ref()
-                .filter(|(at, _)| (0..D1_OK_SECONDS).contains(&(now - at)))
+                .filter(|(at, _)| fresh(*at, now, D1_OK_SECONDS))
                 .map(|(_, report)| report.clone())
         })
     }
@@ -268,7 +275,7 @@ impl Ctx {
     pub fn recent_customer(&self, customer_id: &str, now: i64) -> Option<CustomerRow> {
         CUSTOMERS.with_borrow(|rows| {
             rows.get(customer_id)
-                .filter(|(at, _)| (0..CUSTOMER_ROW_SECONDS).contains(&(now - at)))
+                .filter(|(at, _)| fresh(*at, now, CUSTOMER_ROW_SECONDS))
                 .map(|(_, row)| row.clone())
         })
     }
@@ -277,7 +284,7 @@ impl Ctx {
     pub fn remember_customer(&self, row: &CustomerRow, now: i64) {
         CUSTOMERS.with_borrow_mut(|rows| {
             if rows.len() >= CUSTOMER_ROWS_MAX {
-                rows.retain(|_, (at, _)| (0..CUSTOMER_ROW_SECONDS).contains(&(now - *at)));
+                rows.retain(|_, (at, _)| fresh(*at, now, CUSTOMER_ROW_SECONDS));
             }
             if rows.len() < CUSTOMER_ROWS_MAX {
                 rows.insert(row.customer_id.clone(), (now, row.clone()));
@@ -289,6 +296,12 @@ impl Ctx {
     pub fn forget_customers(&self) {
         CUSTOMERS.with_borrow_mut(HashMap::clear);
     }
+}
+
+/// Whether something cached at `at` is less than `seconds` old at `now` (a clock that went
+/// back makes it stale).
+fn fresh(at: i64, now: i64, seconds: i64) -> bool {
+    (0..seconds).contains(&(now - at))
 }
 
 /// The `BILLING_CHECKOUT` var: whether checkout is served, and whether live keys may be used.

@@ -187,13 +187,11 @@ async fn apply(lane: Lane, db: &D1Database, messages: &[RawMessage], deliveries:
 /// Applies one delivery's plan as its own batch, as the direct route does.
 async fn apply_one(db: &D1Database, delivery: &Delivery) -> Result<&'static str, &'static str> {
     match store::events::apply(db, &delivery.plan.statements).await {
-        Ok(()) => return Ok(outcome(delivery, Fate::Apply)),
-        Err(error) if store::events::is_duplicate_claim(&error) => return Ok("duplicate"),
-        Err(_) => {}
-    }
-    match store::events::is_processed(db, &delivery.event_id).await {
-        Ok(true) => Ok("duplicate"),
-        Ok(false) | Err(_) => Err(RETRIED),
+        Ok(()) => Ok(outcome(delivery, Fate::Apply)),
+        Err(error) if store::events::already_recorded(db, &delivery.event_id, &error).await => {
+            Ok("duplicate")
+        }
+        Err(_) => Err(RETRIED),
     }
 }
 

@@ -22,7 +22,7 @@ use nyra_domain::time::iso;
 use nyra_domain::webhook::batch;
 use nyra_domain::webhook::state::Expect;
 use nyra_domain::webhook::verify;
-use worker::{D1Database, console_log};
+use worker::console_log;
 
 /// Verifies before parsing, then records the event; a D1 failure answers 503 so Stripe retries.
 pub async fn handle(ctx: &Ctx, request: StripeWebhookRequest) -> StripeWebhookResponse {
@@ -91,7 +91,7 @@ async fn record(
             }
             return Ok(ack(false, handled));
         }
-        Err(error) => already_recorded(&db, id, &error).await,
+        Err(error) => store::events::already_recorded(&db, id, &error).await,
     };
     if duplicate {
         log("duplicate");
@@ -99,13 +99,6 @@ async fn record(
     }
     log("storage_unavailable");
     Err(ApiError::EventNotRecorded)
-}
-
-/// Whether a failed batch means the event is already recorded: the claim's own primary-key
-/// error says so at once; any other error is checked with one lookup (false if that fails too).
-async fn already_recorded(db: &D1Database, id: &str, error: &worker::Error) -> bool {
-    store::events::is_duplicate_claim(error)
-        || store::events::is_processed(db, id).await.unwrap_or(false)
 }
 
 fn ack(duplicate: bool, handled: bool) -> WebhookAck {

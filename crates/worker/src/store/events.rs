@@ -17,9 +17,15 @@ pub async fn apply(db: &D1Database, statements: &[Statement]) -> worker::Result<
     Ok(())
 }
 
+/// Whether a batch that failed with `error` means `event_id` is already recorded: the claim's
+/// own primary-key error says so at once; any other error (an outage, a timeout) is checked
+/// with one lookup (false if that fails too).
+pub async fn already_recorded(db: &D1Database, event_id: &str, error: &worker::Error) -> bool {
+    is_duplicate_claim(error) || is_processed(db, event_id).await.unwrap_or(false)
+}
+
 /// Whether a failed batch failed on its claim's primary key: the event is already recorded.
-/// Any other error (an outage, a timeout) proves nothing; ask [`is_processed`] then.
-pub fn is_duplicate_claim(error: &worker::Error) -> bool {
+fn is_duplicate_claim(error: &worker::Error) -> bool {
     match error {
         worker::Error::D1(e) => {
             let inner: &worker::js_sys::Error = e.as_ref();

@@ -20,6 +20,9 @@ pub enum StartError {
     /// Migrations failed.
     #[error("d1 migrations failed: {0}")]
     Migrations(String),
+    /// A D1 command failed three times.
+    #[error("d1 command failed: {0}")]
+    Query(String),
     /// The Worker did not answer in time.
     #[error("the worker did not answer within {0:?}; wrangler said:\n{1}")]
     Timeout(Duration, String),
@@ -214,18 +217,28 @@ impl Worker {
     }
 
     /// Runs SQL against this instance's local D1 through wrangler and returns the rows as JSON.
+    ///
+    /// A failed run is tried again up to twice: wrangler's local D1 opens the same SQLite file
+    /// as the running Worker, and a write the Worker holds open can refuse the second writer.
     pub fn d1(&self, sql: &str) -> Result<serde_json::Value, StartError> {
-        let output = wrangler(self.dir.path())
-            .args(["d1", "execute", "DB", "--local", "--json", "--command", sql])
-            .args(persist_args(self.dir.path()))
-            .output()?;
-        if !output.status.success() {
-            let text = String::from_utf8_lossy(&output.stderr).into_owned();
-            return Err(StartError::Migrations(text));
+        let mut failure = String::new();
+        for attempt in 0..3 {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            let output = wrangler(self.dir.path())
+                .args(["d1", "execute", "DB", "--local", "--json", "--command", sql])
+                .args(persist_args(self.dir.path()))
+                .stdin(Stdio::null())
+                .output()?;
+            if output.status.success() {
+                let value: serde_json::Value = serde_json::from_slice(&output.stdout)
+                    .map_err(|e| StartError::Query(e.to_string()))?;
+                return Ok(value[0]["results"].clone());
+            }
+            failure = wrangler_failure(&output);
         }
-        let value: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .map_err(|e| StartError::Migrations(e.to_string()))?;
-        Ok(value[0]["results"].clone())
+        Err(StartError::Query(format!("{sql}: {failure}")))
     }
 
     async fn wait_ready(&mut self) -> Result<(), StartError> {
@@ -384,6 +397,18 @@ fn persist_args(dir: &Path) -> [String; 2] {
     ]
 }
 
+/// What a failed wrangler run said: with `--json` its error is on stdout, otherwise on stderr.
+fn wrangler_failure(output: &std::process::Output) -> String {
+    let said = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
+    let (stdout, stderr) = (said(&output.stdout), said(&output.stderr));
+    let json = serde_json::from_str::<serde_json::Value>(&stdout).ok();
+    let text = json.as_ref().and_then(|v| v["error"]["text"].as_str());
+    match text {
+        Some(text) => format!("{text} ({})", output.status),
+        None => format!("{}: {stdout} {stderr}", output.status),
+    }
+}
+
 fn migrate(dir: &Path) -> Result<(), StartError> {
     let output = wrangler(dir)
         .args(["d1", "migrations", "apply", "DB", "--local"])
@@ -393,9 +418,7 @@ fn migrate(dir: &Path) -> Result<(), StartError> {
     if output.status.success() {
         Ok(())
     } else {
-        Err(StartError::Migrations(
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        ))
+        Err(StartError::Migrations(wrangler_failure(&output)))
     }
 }
 

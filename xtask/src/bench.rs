@@ -34,6 +34,9 @@ pub fn run(args: &[String]) -> Result<()> {
     if args.iter().any(|a| a == "--webhook-only") {
         return run_webhook_only(quick);
     }
+    if args.iter().any(|a| a == "--refresh-only") {
+        return run_refresh_only(quick);
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (cold, figures, ingest) = runtime.block_on(measure(quick))?;
     let stages = runtime.block_on(bench_profile::webhook_stages(if quick { 200 } else { 500 }))?;
@@ -95,32 +98,67 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
             figures.push(figure);
         }
     }
+    figures.extend(refresh(&stack, &hello, quick).await?);
+    let ingest = webhook_ingest(&stack, &hello, quick).await?;
+    Ok(((ours, js, floor), figures, ingest))
+}
+
+/// License refresh under 16 closed loops, with the JS hello-world and one-INSERT Workers under
+/// the same client: `[license_refresh@c16, js_one_d1_write@c16]`, both against hello.
+async fn refresh(
+    stack: &crate::bench_stack::Stack,
+    hello: &Worker,
+    quick: bool,
+) -> Result<[Figure; 2]> {
     step("license refresh (16 closed loops, each on its own device, chaining tokens)");
     let seconds = duration(quick);
     let refresh = stack.refresh_load(seconds).await?;
     let hello_loop = crate::bench_stack::js_load(&hello.base_url, "/", 16, seconds).await?;
-    let one_write = crate::bench_stack::js_load(&hello.base_url, "/d1-write", 16, seconds).await?;
-    figures.push(Figure {
+    let js_write = crate::bench_stack::js_load(&hello.base_url, "/d1-write", 16, seconds).await?;
+    let refreshed = Figure {
         name: "license_refresh@c16".to_owned(),
         rps: refresh.rps,
         js_rps: hello_loop.rps,
         p50_ms: refresh.p50_ms,
         p99_ms: refresh.p99_ms,
-    });
+    };
     eprintln!(
         "    license_refresh@c16: {:.0} req/s (js {:.0}, same client)",
         refresh.rps, hello_loop.rps
     );
     // The floor of any answer that must write once: the JS Worker doing one INSERT, same client.
-    figures.push(Figure {
+    let one_write = Figure {
         name: "js_one_d1_write@c16".to_owned(),
-        rps: one_write.rps,
+        rps: js_write.rps,
         js_rps: hello_loop.rps,
-        p50_ms: one_write.p50_ms,
-        p99_ms: one_write.p99_ms,
-    });
-    let ingest = webhook_ingest(&stack, &hello, quick).await?;
-    Ok(((ours, js, floor), figures, ingest))
+        p50_ms: js_write.p50_ms,
+        p99_ms: js_write.p99_ms,
+    };
+    Ok([refreshed, one_write])
+}
+
+/// `--refresh-only`: just the license refresh figures against the JS hello-world and one-INSERT
+/// Workers (no budgets).
+fn run_refresh_only(quick: bool) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let figures = runtime.block_on(async {
+        let stack = crate::bench_stack::Stack::start().await?;
+        let hello = Worker::start(js_options())
+            .await
+            .map_err(|e| e.to_string())?;
+        refresh(&stack, &hello, quick).await
+    })?;
+    for figure in &figures {
+        eprintln!(
+            "    {}: {:.0} req/s = {:.2}x js hello ({:.0}), p99 {:.1} ms",
+            figure.name,
+            figure.rps,
+            figure.rps / figure.js_rps,
+            figure.js_rps,
+            figure.p99_ms
+        );
+    }
+    Ok(())
 }
 
 /// Webhook ingest in direct mode, the JS one-INSERT baseline, and queue mode.

@@ -6,10 +6,12 @@
 //!   keeps answering `/health`, and no row is written.
 //! - Twenty concurrent first activations of one paid device: one `device_activations` row and
 //!   twenty consistent, verifiable answers.
+//! - Concurrent refreshes of several devices, each token presented twice at once: exactly one
+//!   rotation per token (a compare-and-set on the token generation), none lost.
 //! - A D1 outage in the middle of a refresh + webhook load: 503s while it lasts, then full
 //!   recovery; every event that got a 503 is redelivered and recorded, nothing is lost.
 //!
-//! The hostile sweep and the concurrent activations share one Worker + Stripe emulator stack and
+//! The hostile sweep and the concurrent activations and refreshes share one Worker + Stripe emulator stack and
 //! take turns (the sweep counts rows); the outage gets a stack of its own. Random input comes
 //! from a fixed-seed generator, every loop is bounded, everything stays on loopback.
 //!
@@ -1410,6 +1412,100 @@ async fn hardening_twenty_concurrent_first_activations_make_one_row() {
         rows,
         vec![json!({"customer_id": customer, "last_active": 1})],
         "exactly one device_activations row"
+    );
+}
+
+/// First activation of `device` (already paid with `activation`): its device access token.
+async fn activate(stack: &Stack, device: &str, activation: &str) -> String {
+    let target = format!("{STATUS}?deviceId={device}&{activation}");
+    let bearer = format!("Bearer {LICENSE_API_TOKEN}");
+    let answer = stack
+        .http()
+        .get(&target, &[("authorization", &bearer)])
+        .await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    answer.json()["deviceAccessToken"]
+        .as_str()
+        .expect("a token")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardening_concurrent_refreshes_rotate_each_token_exactly_once() {
+    const DEVICES: usize = 6;
+    const ROUNDS: usize = 8;
+    let stack = shared();
+    let _turn = TURN.lock().await;
+    let log_from = stack.log().len();
+    let mut chains = Vec::new();
+    for n in 0..DEVICES {
+        let device = format!("hardening-refresh-{n:04}");
+        let activation = stack.pay(&device).await;
+        let token = activate(stack, &device, &activation).await;
+        chains.push((device, token));
+    }
+    // Every round, each device's token is presented twice at once (a copied token racing the
+    // real one): exactly one of the two rotates it, the other is superseded, and the winner's
+    // new token carries the chain into the next round.
+    for round in 0..ROUNDS {
+        let gate = Arc::new(tokio::sync::Barrier::new(DEVICES * 2));
+        let mut tasks = JoinSet::new();
+        for (n, (device, token)) in chains.iter().enumerate() {
+            for _ in 0..2 {
+                let (http, gate) = (stack.http(), gate.clone());
+                let target = format!("{STATUS}?deviceId={device}");
+                let bearer = format!("Bearer {token}");
+                tasks.spawn(async move {
+                    gate.wait().await;
+                    (n, http.get(&target, &[("authorization", &bearer)]).await)
+                });
+            }
+        }
+        let mut winners: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for (n, answer) in tasks.join_all().await {
+            match answer.status {
+                200 => {
+                    let next = answer.json()["deviceAccessToken"]
+                        .as_str()
+                        .map(str::to_owned);
+                    winners.entry(n).or_default().push(next.expect("a token"));
+                }
+                401 => assert_eq!(answer.code(), "token_superseded", "round {round}"),
+                other => panic!(
+                    "round {round}: {other} {}",
+                    String::from_utf8_lossy(&answer.body)
+                ),
+            }
+        }
+        for (n, chain) in chains.iter_mut().enumerate() {
+            let won = winners.remove(&n).unwrap_or_default();
+            assert_eq!(
+                won.len(),
+                1,
+                "round {round}, {}: one rotation per token",
+                chain.0
+            );
+            chain.1.clone_from(&won[0]);
+        }
+    }
+    let rows = stack.d1(
+        "SELECT device_id, token_generation FROM device_activations \
+         WHERE device_id LIKE 'hardening-refresh-%' ORDER BY device_id",
+    );
+    let expected: Vec<Value> = chains
+        .iter()
+        .map(|(device, _)| json!({"device_id": device, "token_generation": 1 + ROUNDS}))
+        .collect();
+    assert_eq!(rows, expected, "one generation per round, on every device");
+    let crashes = stack.crash_lines(log_from);
+    assert!(
+        crashes.is_empty(),
+        "the worker logged crashes: {crashes:#?}"
     );
 }
 

@@ -6,8 +6,7 @@
 //! `sqlite3` every 50 ms (through `wrangler d1` when that file or `sqlite3` is missing, about
 //! 1 s per look). Then 30% of the events are delivered again and the count must not move.
 
-use crate::bench::elapsed;
-use crate::bench_stack::{deliver, event_body, event_template};
+use crate::bench_stack::{deliver, elapsed, event_body, event_template};
 use crate::run::Result;
 use nyra_e2e::worker::QueueSettings;
 use nyra_e2e::{Worker, WorkerOptions};

@@ -5,7 +5,6 @@
 //! closed loop per connection, each on its own paid device, each request sending the token the
 //! previous answer carried; [`closed_loop`] measures the JS baseline with the same client.
 
-use crate::bench::{Ingest, elapsed};
 use crate::run::{Result, root};
 use nyra_e2e::Worker;
 use nyra_e2e::secrets;
@@ -102,7 +101,7 @@ impl Stack {
     }
 
     /// Delivers `count` unique signed events, then 30% of them again, 16 at a time.
-    pub async fn ingest(&self, count: usize) -> Result<Ingest> {
+    pub async fn ingest(&self, count: usize) -> Result<DirectIngest> {
         let template = event_template()?;
         let bodies: Vec<Vec<u8>> = (0..count).map(|i| event_body(&template, i)).collect();
         let started = Instant::now();
@@ -118,15 +117,30 @@ impl Stack {
             .d1("SELECT COUNT(*) AS n FROM processed_events WHERE event_id LIKE 'evt_bench_%'")
             .map_err(|e| e.to_string())?;
         let recorded = rows[0]["n"].as_u64().unwrap_or(0) as usize;
-        Ok(Ingest {
+        Ok(DirectIngest {
             unique_per_s,
             duplicate_per_s,
             sent: count,
             recorded,
-            js_d1_writes_per_s: 0.0,
-            queue: None,
         })
     }
+}
+
+/// Direct-mode webhook ingest figures.
+pub struct DirectIngest {
+    /// Unique events accepted per second.
+    pub unique_per_s: f64,
+    /// Duplicate deliveries answered per second.
+    pub duplicate_per_s: f64,
+    /// Unique events sent.
+    pub sent: usize,
+    /// processed_events rows afterwards.
+    pub recorded: usize,
+}
+
+/// Seconds since `start`, never zero.
+pub fn elapsed(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64().max(1e-6)
 }
 
 /// Checkout, payment in the emulator and first activation of one device.

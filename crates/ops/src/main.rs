@@ -137,7 +137,7 @@ fn run(repo: &Repo, command: Cmd) -> Result<u8, OpsError> {
             Ok(0)
         }
         Cmd::Manifest { check } => {
-            let text = manifest::render(&manifest::generate(repo)?)?;
+            let text = manifest::render(&manifest::generate(repo, check::entries())?)?;
             generated_file(repo, MANIFEST, &text, check, "manifest")
         }
         Cmd::DashboardSchema { check } => generated_file(

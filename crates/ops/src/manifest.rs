@@ -4,7 +4,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::OpsError;
-use crate::check;
 use crate::gate::CHECKOUT_VAR;
 use crate::migrations;
 use crate::preflight::{self, BLOCKERS};
@@ -129,8 +128,9 @@ pub struct ConditionEntry {
     pub how_to_clear: &'static str,
 }
 
-/// Generates the manifest from the repo's sources.
-pub fn generate(repo: &Repo) -> Result<Manifest, OpsError> {
+/// Generates the manifest from the repo's sources; `checks` are the ops checks it lists
+/// (`crate::check::entries`).
+pub fn generate(repo: &Repo, checks: Vec<CheckEntry>) -> Result<Manifest, OpsError> {
     let path = repo.path(WRANGLER);
     let config = wrangler::parse_value(&repo.read(&path)?, &repo.show(&path))?;
     let spec = spec::load(repo)?;
@@ -156,13 +156,7 @@ pub fn generate(repo: &Repo) -> Result<Manifest, OpsError> {
         details: Details {
             runtime,
             routes: spec.worker_routes,
-            checks: check::CHECKS
-                .iter()
-                .map(|(id, _)| CheckEntry {
-                    id,
-                    title: check::title(id),
-                })
-                .collect(),
+            checks,
             checkout: checkout_entry(),
             no_go_conditions: BLOCKERS.iter().map(condition).collect(),
         },

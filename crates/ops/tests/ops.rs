@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use nyra_ops::check;
 use nyra_ops::dashboard;
 use nyra_ops::manifest;
 use nyra_ops::repo::Repo;
@@ -1038,7 +1039,7 @@ fn blocker_titles_are_the_seed_wording() {
 #[test]
 fn committed_manifest_is_what_the_generator_produces() {
     let repo = Repo::at(real_root());
-    let generated = manifest::generate(&repo)
+    let generated = manifest::generate(&repo, check::entries())
         .and_then(|m| manifest::render(&m))
         .expect("generates");
     let committed =

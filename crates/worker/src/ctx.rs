@@ -42,8 +42,14 @@ pub const D1_OK_SECONDS: i64 = 5;
 /// cancellation or a failed payment recorded elsewhere reaches a device at most this late.
 pub const CUSTOMER_ROW_SECONDS: i64 = 5;
 
-/// At most this many customer rows are kept per isolate (expired ones are dropped first).
+/// At most this many customer rows (and settle attempts) are kept per isolate (expired ones
+/// are dropped first).
 const CUSTOMER_ROWS_MAX: usize = 1024;
+
+/// An isolate asks Stripe to settle a customer's row at most once per this many seconds: a row
+/// Stripe cannot settle (no paid invoice yet, or Stripe unreachable) costs two Stripe reads a
+/// minute, not two per refresh, however fast a client loops.
+pub const SETTLE_RETRY_SECONDS: i64 = 60;
 
 thread_local! {
     /// The key ring of the last signing secrets seen, with a digest of those secrets.
@@ -56,6 +62,8 @@ thread_local! {
     static HEALTHY: RefCell<Option<(i64, HealthReport)>> = const { RefCell::new(None) };
     /// Customer rows read for license checks, by customer id, with when they were read.
     static CUSTOMERS: RefCell<HashMap<String, (i64, CustomerRow)>> = RefCell::new(HashMap::new());
+    /// When this isolate last asked Stripe to settle each customer's row.
+    static SETTLE_TRIED: RefCell<HashMap<String, (i64, ())>> = RefCell::new(HashMap::new());
 }
 
 /// Everything a handler may touch for one request.
@@ -283,18 +291,45 @@ impl Ctx {
     /// Keeps a customer row read from D1 for [`CUSTOMER_ROW_SECONDS`].
     pub fn remember_customer(&self, row: &CustomerRow, now: i64) {
         CUSTOMERS.with_borrow_mut(|rows| {
-            if rows.len() >= CUSTOMER_ROWS_MAX {
-                rows.retain(|_, (at, _)| fresh(*at, now, CUSTOMER_ROW_SECONDS));
-            }
-            if rows.len() < CUSTOMER_ROWS_MAX {
-                rows.insert(row.customer_id.clone(), (now, row.clone()));
-            }
+            let entry = (now, row.clone());
+            insert_bounded(rows, &row.customer_id, entry, now, CUSTOMER_ROW_SECONDS);
         });
+    }
+
+    /// Whether this isolate may ask Stripe to settle `customer_id`'s row now: not when it did
+    /// less than [`SETTLE_RETRY_SECONDS`] ago. A `true` counts as the attempt.
+    pub fn may_settle(&self, customer_id: &str, now: i64) -> bool {
+        SETTLE_TRIED.with_borrow_mut(|tried| {
+            let recent = tried
+                .get(customer_id)
+                .is_some_and(|(at, ())| fresh(*at, now, SETTLE_RETRY_SECONDS));
+            if !recent {
+                insert_bounded(tried, customer_id, (now, ()), now, SETTLE_RETRY_SECONDS);
+            }
+            !recent
+        })
     }
 
     /// Drops every cached customer row (this isolate just recorded a billing change).
     pub fn forget_customers(&self) {
         CUSTOMERS.with_borrow_mut(HashMap::clear);
+    }
+}
+
+/// Inserts `entry` (made at `entry.0`) under `key`, first dropping entries older than `seconds`
+/// when the map is full; a map still full of fresh entries is left as it is.
+fn insert_bounded<V>(
+    map: &mut HashMap<String, (i64, V)>,
+    key: &str,
+    entry: (i64, V),
+    now: i64,
+    seconds: i64,
+) {
+    if map.len() >= CUSTOMER_ROWS_MAX {
+        map.retain(|_, (at, _)| fresh(*at, now, seconds));
+    }
+    if map.len() < CUSTOMER_ROWS_MAX {
+        map.insert(key.to_owned(), entry);
     }
 }
 

@@ -5,7 +5,9 @@
 //! subscription and its latest invoice back from Stripe (`GET /v1/subscriptions/{id}`,
 //! `GET /v1/invoices/{id}`, 10 s timeout each) and applies them through the same guarded upsert
 //! as webhooks, dated now. If Stripe cannot be reached the row is used as it is (the 24-hour
-//! fallback of `license::evaluate`, within 72 hours of checkout completion).
+//! fallback of `license::evaluate`, within 72 hours of checkout completion). An isolate tries
+//! this at most once per customer per [`crate::ctx::SETTLE_RETRY_SECONDS`], so a row Stripe
+//! cannot settle does not turn a refresh loop into a Stripe request loop.
 
 use crate::ctx::Ctx;
 use crate::store::{customers, events};
@@ -29,10 +31,11 @@ pub async fn if_unsettled(
     let Some(subscription_id) = row.subscription_id.clone() else {
         return row;
     };
-    if !license::is_unsettled(&row.entitlement_input(expect.livemode)) {
+    let now = ctx.now();
+    let unsettled = license::is_unsettled(&row.entitlement_input(expect.livemode));
+    if !unsettled || !ctx.may_settle(&row.customer_id, now) {
         return row;
     }
-    let now = ctx.now();
     let statements = snapshots(&ctx.stripe(stripe_key), &subscription_id, expect, now).await;
     if statements.is_empty() || events::apply(db, &statements).await.is_err() {
         console_log!("settle: {subscription_id} not settled");

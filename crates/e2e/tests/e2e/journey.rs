@@ -783,16 +783,19 @@ async fn canceled_subscription_answers_inactive_without_token() {
     assert_eq!(answer["license"], Value::Null);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn unsettled_checkout_is_active_with_a_24_hour_token() {
-    let stack = shared();
-    let device = device("unsettled-0001");
+/// A completed checkout's row with no Stripe data yet (as a late webhook leaves it), with
+/// `subscription` if given, and its checkout's activation code: `(device, session, code)`.
+fn unsettled_row(stack: &Stack, tag: &str, subscription: Option<&str>) -> (String, String, String) {
+    let device = device(&format!("{tag}-0001"));
+    let session = format!("cs_test_{tag}");
+    let subscription = subscription.map_or("NULL".to_owned(), |s| format!("'{s}'"));
     stack
         .worker
         .d1(&format!(
-            "INSERT INTO billing_customers (customer_id, checkout_session_id, device_id, updated_at, \
-             checkout_completed_at) VALUES ('cus_test_unsettled', 'cs_test_unsettled', '{device}', \
-             '2026-01-01T00:00:00Z', CAST(strftime('%s', 'now') AS INTEGER))"
+            "INSERT INTO billing_customers (customer_id, checkout_session_id, device_id, \
+             subscription_id, updated_at, checkout_completed_at) VALUES ('cus_test_{tag}', \
+             '{session}', '{device}', {subscription}, '2026-01-01T00:00:00Z', \
+             CAST(strftime('%s', 'now') AS INTEGER))"
         ))
         .expect("insert");
     let code = "0000-1111-2222-3333-4444-5555-6666-7777";
@@ -801,11 +804,18 @@ async fn unsettled_checkout_is_active_with_a_24_hour_token() {
         .worker
         .d1(&format!(
             "INSERT INTO checkout_sessions (checkout_session_id, device_id, code_hash, created_at) \
-             VALUES ('cs_test_unsettled', '{device}', '{hash}', '2026-01-01T00:00:00Z')"
+             VALUES ('{session}', '{device}', '{hash}', '2026-01-01T00:00:00Z')"
         ))
         .expect("insert");
+    (device, session, code.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsettled_checkout_is_active_with_a_24_hour_token() {
+    let stack = shared();
+    let (device, session, code) = unsettled_row(stack, "unsettled", None);
     let started = now();
-    let answer = activate(&stack.http(), &device, "cs_test_unsettled", code).await;
+    let answer = activate(&stack.http(), &device, &session, &code).await;
     assert_eq!(answer.status, 200);
     let body = answer.json();
     assert_eq!(body["active"], true);
@@ -817,4 +827,35 @@ async fn unsettled_checkout_is_active_with_a_24_hour_token() {
         .expect("an expiry");
     assert!((started + 24 * 3600..=now() + 24 * 3600).contains(&expiry));
     snapshot("license_status_unsettled", &body);
+}
+
+/// A row Stripe cannot settle (here its subscription is unknown to Stripe) is asked about once,
+/// not on every refresh: a refresh loop is not a Stripe request loop.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsettleable_row_asks_stripe_at_most_once_a_minute() {
+    let stack = shared();
+    let subscription = "sub_test_unsettleable";
+    let (device, session, code) = unsettled_row(stack, "unsettleable", Some(subscription));
+    let http = stack.http();
+    let answer = activate(&http, &device, &session, &code).await;
+    assert_eq!(answer.status, 200, "{}", answer.json());
+    assert_eq!(answer.json()["active"], true, "the 24-hour fallback");
+    let mut token = token_of(&answer.json());
+    for _ in 0..5 {
+        let answer = refresh(&http, &device, &token).await;
+        assert_eq!(answer.status, 200, "{}", answer.json());
+        token = token_of(&answer.json());
+    }
+    let asked: Vec<Value> = stack
+        .stripe_requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.contains(subscription)))
+        .collect();
+    assert_eq!(
+        asked.len(),
+        1,
+        "one settle attempt for six checks: {asked:#?}"
+    );
+    assert_eq!(asked[0]["status"], 404);
 }

@@ -126,6 +126,16 @@ impl Stack {
     }
 }
 
+/// The JS baseline Worker taking the same `count` signed webhook bodies from the same client as
+/// [`Stack::ingest`] (it reads each body, then does one INSERT): requests per second.
+pub async fn js_ingest(base: &str, count: usize) -> Result<f64> {
+    let template = event_template()?;
+    let bodies: Vec<Vec<u8>> = (0..count).map(|i| event_body(&template, i)).collect();
+    let started = Instant::now();
+    deliver(base, bodies).await?;
+    Ok(count as f64 / elapsed(started))
+}
+
 /// Direct-mode webhook ingest figures.
 pub struct DirectIngest {
     /// Unique events accepted per second.

@@ -102,6 +102,8 @@ export interface paths {
          *     must still hold a seat (`401 device_replaced`) and the token must be
          *     its newest (`401 token_superseded`).
          *     `404 customer_not_found` when that device's customer row is gone;
+         *     `429 rate_limited` (with `Retry-After`) beyond 10 portal sessions per
+         *     minute per customer, before Stripe is called;
          *     `502 stripe_error` when Stripe fails or does not answer within 10 s.
          */
         post: operations["createPortal"];
@@ -737,6 +739,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
             502: components["responses"]["StripeError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -1084,6 +1084,8 @@ The token is verified (signature and expiry) for the device it names;
 must still hold a seat (`401 device_replaced`) and the token must be
 its newest (`401 token_superseded`).
 `404 customer_not_found` when that device's customer row is gone;
+`429 rate_limited` (with `Retry-After`) beyond 10 portal sessions per
+minute per customer, before Stripe is called;
 `502 stripe_error` when Stripe fails or does not answer within 10 s.
 
 
@@ -1129,6 +1131,9 @@ Sends a `POST` request to `/api/billing/portal`
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             502u16 => {

@@ -131,6 +131,8 @@ pub enum CreatePortalResponse {
     NotFound(Problem),
     /// HTTP 413.
     PayloadTooLarge(Problem),
+    /// HTTP 429.
+    TooManyRequests(Problem),
     /// HTTP 502.
     BadGateway(Problem),
     /// HTTP 503.
@@ -145,6 +147,7 @@ impl CreatePortalResponse {
             Self::Unauthorized(body) => rt::status_of(body.code),
             Self::NotFound(body) => rt::status_of(body.code),
             Self::PayloadTooLarge(body) => rt::status_of(body.code),
+            Self::TooManyRequests(body) => rt::status_of(body.code),
             Self::BadGateway(body) => rt::status_of(body.code),
             Self::ServiceUnavailable(body) => rt::status_of(body.code),
         }
@@ -157,6 +160,7 @@ impl CreatePortalResponse {
             Self::Unauthorized(body) => rt::problem(body),
             Self::NotFound(body) => rt::problem(body),
             Self::PayloadTooLarge(body) => rt::problem(body),
+            Self::TooManyRequests(body) => rt::problem(body),
             Self::BadGateway(body) => rt::problem(body),
             Self::ServiceUnavailable(body) => rt::problem(body),
         }
@@ -169,6 +173,7 @@ impl From<Problem> for CreatePortalResponse {
             401u16 => Self::Unauthorized(problem),
             404u16 => Self::NotFound(problem),
             413u16 => Self::PayloadTooLarge(problem),
+            429u16 => Self::TooManyRequests(problem),
             502u16 => Self::BadGateway(problem),
             _ => Self::ServiceUnavailable(problem),
         }
@@ -505,7 +510,7 @@ pub const OPERATIONS: &[Operation] = &[
         raw_body: false,
         cors: true,
         static_asset: false,
-        statuses: &[200u16, 400u16, 401u16, 404u16, 413u16, 502u16, 503u16],
+        statuses: &[200u16, 400u16, 401u16, 404u16, 413u16, 429u16, 502u16, 503u16],
     },
     Operation {
         id: OperationId::StripeWebhook,

@@ -73,6 +73,23 @@ pub fn is_published_fake(value: &str) -> bool {
 /// Vars the Worker needs; `/health` reports the missing ones by name.
 pub const REQUIRED_VARS: [&str; 2] = ["ALLOWED_ORIGIN", "STRIPE_API_VERSION"];
 
+/// Rate limiter binding counting checkouts per client IP (wrangler `ratelimits`).
+pub const CHECKOUT_IP_LIMITER: &str = "CHECKOUT_IP_LIMITER";
+
+/// Rate limiter binding counting checkouts per device id.
+pub const CHECKOUT_DEVICE_LIMITER: &str = "CHECKOUT_DEVICE_LIMITER";
+
+/// Rate limiter binding counting portal sessions per customer.
+pub const PORTAL_CUSTOMER_LIMITER: &str = "PORTAL_CUSTOMER_LIMITER";
+
+/// Every rate limiter binding the Worker uses; without one, its route answers `503
+/// config_missing` naming it (`nyra-ops check` requires each in env.local and env.production).
+pub const RATE_LIMITERS: [&str; 3] = [
+    CHECKOUT_IP_LIMITER,
+    CHECKOUT_DEVICE_LIMITER,
+    PORTAL_CUSTOMER_LIMITER,
+];
+
 /// The checkout switch var (`disabled` | `test` | `live`); unset means `disabled`.
 pub const CHECKOUT_SWITCH_VAR: &str = "BILLING_CHECKOUT";
 

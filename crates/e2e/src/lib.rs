@@ -7,4 +7,4 @@ pub mod spec;
 pub mod stack;
 pub mod worker;
 
-pub use worker::{CheckoutLimits, Worker, WorkerOptions};
+pub use worker::{RateLimits, Worker, WorkerOptions};

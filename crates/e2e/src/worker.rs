@@ -42,8 +42,8 @@ pub struct WorkerOptions {
     pub port: Option<u16>,
     /// Another Worker script to run instead of ours (the benchmark's JS baseline).
     pub main: Option<std::path::PathBuf>,
-    /// Checkouts per 60 s allowed per client IP and per device (the rate limiting bindings).
-    pub checkout_limits: CheckoutLimits,
+    /// The rate limiting bindings' limits per 60 s.
+    pub rate_limits: RateLimits,
     /// The webhook queue and its dead-letter lane (used when `WEBHOOK_MODE` is `queue`).
     pub webhook_queue: QueueSettings,
     /// wrangler's `--log-level` (`warn` by default; `log` keeps the Worker's own log lines,
@@ -80,20 +80,23 @@ impl QueueSettings {
 /// The webhook queue's name; its dead-letter queue adds `-dlq` (the Worker tells lanes apart by it).
 pub const WEBHOOK_QUEUE: &str = "nyra-billing-webhooks";
 
-/// The `simple` limits of the checkout rate limiting bindings, per 60 seconds.
+/// The `simple` limits of the rate limiting bindings, per 60 seconds.
 #[derive(Debug, Clone, Copy)]
-pub struct CheckoutLimits {
-    /// Per client IP (`CHECKOUT_IP_LIMITER`).
-    pub per_ip: u32,
-    /// Per device id (`CHECKOUT_DEVICE_LIMITER`).
-    pub per_device: u32,
+pub struct RateLimits {
+    /// Checkouts per client IP (`CHECKOUT_IP_LIMITER`).
+    pub checkout_per_ip: u32,
+    /// Checkouts per device id (`CHECKOUT_DEVICE_LIMITER`).
+    pub checkout_per_device: u32,
+    /// Portal sessions per customer (`PORTAL_CUSTOMER_LIMITER`).
+    pub portal_per_customer: u32,
 }
 
-impl CheckoutLimits {
+impl RateLimits {
     /// Limits no test reaches by accident: every test shares one client IP.
-    pub const GENEROUS: CheckoutLimits = CheckoutLimits {
-        per_ip: 100_000,
-        per_device: 1_000,
+    pub const GENEROUS: RateLimits = RateLimits {
+        checkout_per_ip: 100_000,
+        checkout_per_device: 1_000,
+        portal_per_customer: 1_000,
     };
 }
 
@@ -120,7 +123,7 @@ impl WorkerOptions {
             migrate: true,
             port: None,
             main: None,
-            checkout_limits: CheckoutLimits::GENEROUS,
+            rate_limits: RateLimits::GENEROUS,
             webhook_queue: QueueSettings::QUICK,
             log_level: "warn",
         }
@@ -140,9 +143,9 @@ impl WorkerOptions {
         .with_var("WEBHOOK_MODE", "queue")
     }
 
-    /// Sets the checkout rate limits.
-    pub fn with_checkout_limits(mut self, limits: CheckoutLimits) -> Self {
-        self.checkout_limits = limits;
+    /// Sets the rate limits.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
         self
     }
 
@@ -317,8 +320,9 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
         },
         "vars": vars,
         "ratelimits": [
-            limiter("CHECKOUT_IP_LIMITER", "1001", options.checkout_limits.per_ip),
-            limiter("CHECKOUT_DEVICE_LIMITER", "1002", options.checkout_limits.per_device),
+            limiter("CHECKOUT_IP_LIMITER", "1001", options.rate_limits.checkout_per_ip),
+            limiter("CHECKOUT_DEVICE_LIMITER", "1002", options.rate_limits.checkout_per_device),
+            limiter("PORTAL_CUSTOMER_LIMITER", "1003", options.rate_limits.portal_per_customer),
         ],
         "queues": queues(&options.webhook_queue),
         "d1_databases": [{

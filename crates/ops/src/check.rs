@@ -61,7 +61,10 @@ pub fn title(id: &str) -> String {
     let vars = nyra_domain::config::REQUIRED_VARS.join(", ");
     match id {
         "wrangler-parses" => "wrangler.jsonc parses".into(),
-        "wrangler-envs" => format!("wrangler.jsonc env.local and env.production have the DB binding and the vars {vars}"),
+        "wrangler-envs" => format!(
+            "wrangler.jsonc env.local and env.production have the DB binding, the vars {vars} and the rate limiters {}",
+            nyra_domain::config::RATE_LIMITERS.join(", ")
+        ),
         "checkout-gated" => format!(
             "env.production {CHECKOUT_VAR} is disabled, test or live and enables no more than the live preflight allows ({DASHBOARD}); {RETIRED_VAR} is gone"
         ),
@@ -173,6 +176,11 @@ fn wrangler_envs(ctx: &Ctx) -> Result<(), String> {
         for var in nyra_domain::config::REQUIRED_VARS {
             if wrangler::env_var(config, env, var).is_none_or(str::is_empty) {
                 problems.push(format!("env.{env}.vars lacks {var}"));
+            }
+        }
+        for limiter in nyra_domain::config::RATE_LIMITERS {
+            if !wrangler::has_rate_limiter(config, env, limiter) {
+                problems.push(format!("env.{env}.ratelimits lacks {limiter}"));
             }
         }
     }

@@ -59,6 +59,17 @@ pub fn env_var<'a>(config: &'a Value, env: &str, name: &str) -> Option<&'a str> 
     config.pointer(&format!("/env/{env}/vars/{name}"))?.as_str()
 }
 
+/// Whether `env` has a `ratelimits` entry named `name` with a `simple` limit.
+pub fn has_rate_limiter(config: &Value, env: &str, name: &str) -> bool {
+    let entries = config.pointer(&format!("/env/{env}/ratelimits"));
+    entries.and_then(Value::as_array).is_some_and(|entries| {
+        entries.iter().any(|entry| {
+            entry.get("name").and_then(Value::as_str) == Some(name)
+                && entry.pointer("/simple/limit").is_some_and(Value::is_u64)
+        })
+    })
+}
+
 /// A production value config-sync may write; nothing else is ever written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {

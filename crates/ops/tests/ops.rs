@@ -692,6 +692,27 @@ fn check_fails_on_a_broken_migration_and_wrangler_env() {
     );
 }
 
+#[test]
+fn check_fails_on_an_env_without_a_rate_limiter() {
+    let repo = TempRepo::new();
+    let wrangler = repo.read("wrangler.jsonc");
+    let portal = ",\n        { \"name\": \"PORTAL_CUSTOMER_LIMITER\", \"namespace_id\": \"1003\", \"simple\": { \"limit\": 10, \"period\": 60 } }";
+    let last = wrangler
+        .rfind(portal)
+        .expect("production has the portal limiter");
+    let mut without = wrangler.clone();
+    without.replace_range(last..last + portal.len(), "");
+    repo.write("wrangler.jsonc", &without);
+    let out = repo.run(&["check"]);
+    assert_eq!(out.code, 1);
+    let fail = failing_lines(&out.stdout);
+    assert_eq!(fail.len(), 1, "only the env check fails: {fail:?}");
+    assert!(
+        fail[0].contains("env.production.ratelimits lacks PORTAL_CUSTOMER_LIMITER"),
+        "{fail:?}"
+    );
+}
+
 fn failing_lines(stdout: &str) -> Vec<&str> {
     stdout
         .lines()

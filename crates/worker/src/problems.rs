@@ -64,9 +64,9 @@ pub enum ApiError {
          (POST /api/billing/portal with the device access token)"
     )]
     AlreadySubscribed,
-    /// Over a checkout rate limit (`ip` or `device`).
-    #[error("too many checkout requests for this {0}; retry after {RETRY_AFTER_SECONDS} seconds")]
-    RateLimited(&'static str),
+    /// Over a rate limit: `(route, what it counts per)`, e.g. `("checkout", "device")`.
+    #[error("too many {} requests for this {}; retry after {RETRY_AFTER_SECONDS} seconds", .0.0, .0.1)]
+    RateLimited((&'static str, &'static str)),
     /// The runtime's random number generator failed.
     #[error("the worker could not generate an activation code; try again later")]
     RandomUnavailable,

@@ -2,7 +2,7 @@
 
 use nyra_e2e::http::{Answer, Http};
 use nyra_e2e::secrets::{self, LICENSE_API_TOKEN};
-use nyra_e2e::{CheckoutLimits, Worker, WorkerOptions};
+use nyra_e2e::{RateLimits, Worker, WorkerOptions};
 use nyra_emulator::Emulator;
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -208,11 +208,12 @@ async fn fresh_minute() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn checkout_rate_limits_answer_429_before_stripe() {
-    let limits = CheckoutLimits {
-        per_ip: 3,
-        per_device: 2,
+    let limits = RateLimits {
+        checkout_per_ip: 3,
+        checkout_per_device: 2,
+        ..RateLimits::GENEROUS
     };
-    let stack = Stack::start(|o| o.with_checkout_limits(limits)).await;
+    let stack = Stack::start(|o| o.with_rate_limits(limits)).await;
     fresh_minute().await;
     let before = stack.stripe_requests().await;
     for _ in 0..2 {
@@ -239,6 +240,56 @@ async fn checkout_rate_limits_answer_429_before_stripe() {
         before + 2,
         "no stripe call when limited"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn portal_rate_limit_per_customer_answers_429_before_stripe() {
+    let limits = RateLimits {
+        portal_per_customer: 2,
+        ..RateLimits::GENEROUS
+    };
+    let stack = Stack::start(|o| o.with_rate_limits(limits)).await;
+    let http = stack.http();
+    let device = "act-portal-limit-1";
+    let checkout = stack.checkout(device).await.json();
+    stack.pay(&text(&checkout, "checkoutSessionId")).await;
+    let query = format!(
+        "&checkoutSessionId={}&activationCode={}",
+        text(&checkout, "checkoutSessionId"),
+        text(&checkout, "activationCode")
+    );
+    let token = active_token(&activate(&http, device, &query).await);
+    fresh_minute().await;
+    for _ in 0..2 {
+        let answer = portal(&http, &token).await;
+        assert_eq!(answer.status, 200, "{}", answer.json());
+    }
+    let before = stack.stripe_requests().await;
+    let limited = portal(&http, &token).await;
+    assert_eq!(
+        (limited.status, limited.code().as_str()),
+        (429, "rate_limited")
+    );
+    assert_eq!(limited.header("retry-after"), Some("60"));
+    let detail = text(&limited.json(), "detail");
+    assert!(
+        detail.contains("portal") && detail.contains("customer"),
+        "{detail}"
+    );
+    assert_eq!(
+        stack.stripe_requests().await,
+        before,
+        "no stripe call when limited"
+    );
+    // The seat and token checks come first: a superseded token is refused as such, never
+    // counted against (or told about) the customer's limit.
+    let newer = active_token(&refresh(&http, device, &token).await);
+    let stale = portal(&http, &token).await;
+    assert_eq!(
+        (stale.status, stale.code().as_str()),
+        (401, "token_superseded")
+    );
+    assert_eq!(portal(&http, &newer).await.status, 429, "still limited");
 }
 
 #[tokio::test(flavor = "multi_thread")]

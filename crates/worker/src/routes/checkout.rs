@@ -17,6 +17,7 @@ use crate::stripe::CheckoutParams;
 use nyra_api::models::{CheckoutResponse, Problem};
 use nyra_api::server::{CreateCheckoutRequest, CreateCheckoutResponse};
 use nyra_domain::activation::{self, CODE_BYTES};
+use nyra_domain::config::{CHECKOUT_DEVICE_LIMITER, CHECKOUT_IP_LIMITER};
 use nyra_domain::license;
 use nyra_domain::time::iso;
 
@@ -27,12 +28,6 @@ const SECRETS: [&str; 4] = [
     "NYRA_BILLING_SUCCESS_URL",
     "NYRA_BILLING_CANCEL_URL",
 ];
-
-/// Rate limiter binding counting checkouts per client IP (wrangler `ratelimits`).
-const IP_LIMITER: &str = "CHECKOUT_IP_LIMITER";
-
-/// Rate limiter binding counting checkouts per device id (wrangler `ratelimits`).
-const DEVICE_LIMITER: &str = "CHECKOUT_DEVICE_LIMITER";
 
 /// Creates the Checkout Session and answers its URL, id, expiry and activation code.
 pub async fn handle(ctx: &Ctx, request: CreateCheckoutRequest) -> CreateCheckoutResponse {
@@ -91,16 +86,16 @@ async fn answer(ctx: &Ctx, request: CreateCheckoutRequest) -> Result<CheckoutRes
 async fn within_limits(ctx: &Ctx, device_id: &str) -> Result<(), ApiError> {
     let ip = ctx.client_ip().unwrap_or("unknown");
     if !ctx
-        .within_rate_limit(IP_LIMITER, format!("ip:{ip}"))
+        .within_rate_limit(CHECKOUT_IP_LIMITER, format!("ip:{ip}"))
         .await?
     {
-        return Err(ApiError::RateLimited("ip address"));
+        return Err(ApiError::RateLimited(("checkout", "ip address")));
     }
     if !ctx
-        .within_rate_limit(DEVICE_LIMITER, format!("device:{device_id}"))
+        .within_rate_limit(CHECKOUT_DEVICE_LIMITER, format!("device:{device_id}"))
         .await?
     {
-        return Err(ApiError::RateLimited("device"));
+        return Err(ApiError::RateLimited(("checkout", "device")));
     }
     Ok(())
 }

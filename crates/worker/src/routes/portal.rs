@@ -4,14 +4,17 @@
 //! `nyra_domain::license::verify_in_ring`, and the customer and device come from the verified
 //! claims. The device must have been activated for that customer (`404 customer_not_found`),
 //! still hold its seat (`401 device_replaced`) and present its newest token (`401
-//! token_superseded`). The return URL is always `NYRA_BILLING_RETURN_URL`, never one the caller
-//! supplies.
+//! token_superseded`). Each customer may open `PORTAL_CUSTOMER_LIMITER`'s number of sessions per
+//! minute (`429 rate_limited` beyond, before Stripe): a scripted loop with a valid token cannot
+//! spend the Stripe account's rate limit that checkout and every other portal call share. The
+//! return URL is always `NYRA_BILLING_RETURN_URL`, never one the caller supplies.
 
 use crate::ctx::Ctx;
 use crate::problems::ApiError;
 use crate::store::customers::{self, Seat};
 use nyra_api::models::{PortalResponse, Problem};
 use nyra_api::server::{CreatePortalRequest, CreatePortalResponse};
+use nyra_domain::config::PORTAL_CUSTOMER_LIMITER;
 use nyra_domain::license;
 
 const BEARER_MISSING: &str = "send Authorization: Bearer with a device access token";
@@ -47,6 +50,13 @@ async fn answer(ctx: &Ctx, request: CreatePortalRequest) -> Result<PortalRespons
         Seat::Replaced => return Err(ApiError::DeviceReplaced),
         Seat::Superseded => return Err(ApiError::TokenSuperseded),
         Seat::Current => {}
+    }
+    let customer = format!("customer:{}", claims.customer_id);
+    if !ctx
+        .within_rate_limit(PORTAL_CUSTOMER_LIMITER, customer)
+        .await?
+    {
+        return Err(ApiError::RateLimited(("portal", "customer")));
     }
     let portal_url = ctx
         .stripe(key)

@@ -1516,18 +1516,7 @@ async fn hardening_d1_outage_mid_load_answers_503_then_recovers_with_nothing_los
     let device = "hardening-outage-0001";
     let activation = stack.pay(device).await;
     let http = stack.http();
-    let bearer = format!("Bearer {LICENSE_API_TOKEN}");
-    let first = http
-        .get(
-            &format!("{STATUS}?deviceId={device}&{activation}"),
-            &[("authorization", &bearer)],
-        )
-        .await;
-    assert_eq!(first.status, 200);
-    let token = first.json()["deviceAccessToken"]
-        .as_str()
-        .expect("a token")
-        .to_owned();
+    let token = activate(&stack, device, &activation).await;
     let (customers_before, events_before, _) = stack.counts();
 
     // The load: license refreshes and webhook deliveries (unique, handled events), paced.

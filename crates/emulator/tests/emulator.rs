@@ -567,6 +567,61 @@ async fn renew_fail_and_cancel_emit_their_events() {
 }
 
 #[tokio::test]
+async fn invoice_list_filters_by_subscription_and_status_newest_first() {
+    let (emu, _receiver, answer) = paid_subscription().await;
+    let base = emu.base_url();
+    let sub = answer["subscription"].as_str().expect("sub").to_owned();
+    control(
+        &base,
+        &format!("/_emulator/subscriptions/{sub}/renew"),
+        json!({}),
+    )
+    .await;
+    control(
+        &base,
+        &format!("/_emulator/subscriptions/{sub}/fail_payment"),
+        json!({}),
+    )
+    .await;
+    let list = |query: String| {
+        let url = format!("{base}/v1/invoices?{query}");
+        async move {
+            let resp = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(SK)
+                .header("stripe-version", CLOVER)
+                .send()
+                .await
+                .expect("answers");
+            (resp.status(), json_of(resp).await)
+        }
+    };
+    let (status, all) = list(format!("subscription={sub}")).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["object"], "list");
+    let statuses: Vec<&str> = all["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|i| i["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["open", "paid", "paid"], "newest first");
+    let (_, paid) = list(format!("subscription={sub}&status=paid&limit=1")).await;
+    assert_eq!(paid["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(paid["has_more"], true);
+    assert_eq!(paid["data"][0]["id"], all["data"][1]["id"]);
+    let (_, none) = list("subscription=sub_unknown&status=paid".to_owned()).await;
+    assert_eq!(none["data"], json!([]));
+    let (bad, error) = list(format!("subscription={sub}&status=settled")).await;
+    assert_eq!(bad, 400);
+    assert_eq!(error["error"]["param"], "status");
+    let (unknown, error) = list("customer=cus_x".to_owned()).await;
+    assert_eq!(unknown, 400);
+    assert_eq!(error["error"]["code"], "parameter_unknown");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn clock_advance_ends_a_subscription_cancelled_at_period_end() {
     let (emu, receiver, answer) = paid_subscription().await;
     let base = emu.base_url();

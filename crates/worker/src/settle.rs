@@ -4,7 +4,8 @@
 //! completed, subscription events late, or a row written before migration 0003), it reads the
 //! subscription and its latest invoice back from Stripe (`GET /v1/subscriptions/{id}`,
 //! `GET /v1/invoices/{id}`, 10 s timeout each) and applies them through the same guarded upsert
-//! as webhooks, dated now. If Stripe cannot be reached the row is used as it is (the 24-hour
+//! as webhooks, dated now. When that invoice is not paid (a renewal being retried), the newest
+//! paid one (`GET /v1/invoices?subscription=&status=paid&limit=1`) gives the paid-through date. If Stripe cannot be reached the row is used as it is (the 24-hour
 //! fallback of `license::evaluate`, within 72 hours of checkout completion). An isolate tries
 //! this at most once per customer per [`crate::ctx::SETTLE_RETRY_SECONDS`], so a row Stripe
 //! cannot settle does not turn a refresh loop into a Stripe request loop.
@@ -70,15 +71,39 @@ async fn snapshots(
         Facts::Subscription(s) => s.latest_invoice.clone(),
         _ => None,
     };
-    let invoice = match invoice_id {
+    let mut invoice = match invoice_id {
         Some(id) => read(stripe, Retrieve::Invoice, &id, EventType::InvoicePaid, now).await,
         None => None,
     };
+    if !invoice.as_ref().is_some_and(is_paid) {
+        invoice = last_paid(stripe, subscription_id, now).await.or(invoice);
+    }
     [Some(subscription), invoice]
         .into_iter()
         .flatten()
         .filter_map(|snapshot| state::state_change(&snapshot, expect, &now_iso))
         .collect()
+}
+
+/// Whether a read-back invoice is paid.
+fn is_paid(invoice: &event::Event) -> bool {
+    matches!(&invoice.facts, Facts::Invoice(i) if i.status.as_deref() == Some("paid"))
+}
+
+/// The subscription's newest paid invoice, when its latest one is not paid (a renewal still
+/// being retried): what was paid before still counts until its period end plus the grace.
+async fn last_paid(stripe: &Stripe, subscription_id: &str, now: i64) -> Option<event::Event> {
+    let list = stripe
+        .last_paid_invoice(subscription_id)
+        .await
+        .inspect_err(|e| e.log("settle read"))
+        .ok()?;
+    let object = event::first_in_list(&list)
+        .inspect_err(|e| console_log!("settle: {subscription_id} invoices unusable: {e}"))
+        .ok()??;
+    event::snapshot(EventType::InvoicePaid, object.as_bytes(), now)
+        .inspect_err(|e| console_log!("settle: {subscription_id} last paid invoice unusable: {e}"))
+        .ok()
 }
 
 /// One object read back and parsed as a snapshot; `None` (logged) when Stripe or the parse fails.

@@ -235,6 +235,18 @@ impl Stripe {
         Ok(self.send(request).await?.body.into_bytes())
     }
 
+    /// The subscription's newest paid invoice list (`GET /v1/invoices?subscription=&status=paid
+    /// &limit=1`) as raw JSON.
+    pub async fn last_paid_invoice(&self, subscription_id: &str) -> Result<Vec<u8>, StripeError> {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("subscription", subscription_id)
+            .append_pair("status", "paid")
+            .append_pair("limit", "1")
+            .finish();
+        let request = self.request("GET", &format!("/v1/invoices?{query}"), None)?;
+        Ok(self.send(request).await?.body.into_bytes())
+    }
+
     /// POSTs a form with an idempotency key.
     async fn post(&self, path: &str, form: String, key: &str) -> Result<Answer, StripeError> {
         let request = self.request("POST", path, Some((form, key)))?;

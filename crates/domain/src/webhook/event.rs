@@ -288,6 +288,18 @@ pub fn snapshot(event_type: EventType, body: &[u8], created: i64) -> Result<Even
     })
 }
 
+/// The first object of a Stripe list (`{"object": "list", "data": [...]}`) as raw JSON, for
+/// [`snapshot`]; `None` when the list is empty.
+pub fn first_in_list(list: &[u8]) -> Result<Option<String>, EventError> {
+    #[derive(Deserialize)]
+    struct List<'a> {
+        #[serde(borrow)]
+        data: Vec<&'a RawValue>,
+    }
+    let list: List<'_> = serde_json::from_slice(list).map_err(|e| malformed("list", &e))?;
+    Ok(list.data.first().map(|object| object.get().to_owned()))
+}
+
 fn facts(event_type: &EventType, object: &[u8]) -> Result<Facts, EventError> {
     use EventType::*;
     Ok(match event_type {

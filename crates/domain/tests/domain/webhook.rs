@@ -1000,3 +1000,26 @@ fn previous_prices_are_a_comma_or_space_separated_list() {
     assert!(expect.accepts("price_new") && expect.accepts("price_old"));
     assert!(!expect.accepts("price_other") && !expect.accepts(""));
 }
+
+// ---------------------------------------------------------------- settle reads
+
+#[test]
+fn the_first_invoice_of_a_list_reads_like_the_paid_event_object() -> TestResult {
+    use nyra_domain::webhook::event::{first_in_list, snapshot};
+    let paid = fixture_json("invoice.paid")?;
+    let object = &paid["data"]["object"];
+    let list = json!({"object": "list", "url": "/v1/invoices", "has_more": true,
+                      "data": [object, {"id": "in_older"}]});
+    let first = first_in_list(&serde_json::to_vec(&list)?)?.ok_or("an invoice")?;
+    let read = snapshot(EventType::InvoicePaid, first.as_bytes(), NOW)?;
+    assert_eq!(read.facts, fixture("invoice.paid")?.facts);
+    assert_eq!(
+        read.id,
+        format!("settle_{}", object["id"].as_str().ok_or("id")?)
+    );
+    let empty = json!({"object": "list", "data": [], "has_more": false});
+    assert_eq!(first_in_list(&serde_json::to_vec(&empty)?)?, None);
+    assert!(first_in_list(b"{\"object\": \"list\"}").is_err());
+    assert!(first_in_list(b"[]").is_err());
+    Ok(())
+}

@@ -829,6 +829,52 @@ async fn unsettled_checkout_is_active_with_a_24_hour_token() {
     snapshot("license_status_unsettled", &body);
 }
 
+/// A row written before migration 0003 (no paid-through date) whose renewal is being retried:
+/// the latest invoice is open, so settle reads the newest paid one, and the device keeps the
+/// period it paid for plus the grace, with `paymentIssue`.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_old_row_in_a_renewal_retry_keeps_the_paid_period_plus_grace() {
+    let stack = shared();
+    let http = stack.http();
+    let (paid, first) = activated(stack, "old-row-retry-0001").await;
+    let paid_end = first["currentPeriodEndIso"]
+        .as_str()
+        .and_then(nyra_domain::time::parse_iso)
+        .expect("a period end");
+    let sub = &paid.subscription;
+    stack
+        .control_delivered(
+            &format!("/_emulator/subscriptions/{sub}/fail_payment"),
+            json!({}),
+        )
+        .await;
+    stack
+        .worker
+        .d1(&format!(
+            "UPDATE billing_customers SET paid_through = NULL, livemode = NULL, \
+             checkout_completed_at = NULL WHERE customer_id = '{}'",
+            paid.customer
+        ))
+        .expect("update");
+    let answer = refresh(&http, &paid.device, &token_of(&first)).await;
+    assert_eq!(answer.status, 200, "{}", answer.json());
+    let body = answer.json();
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["status"], "past_due");
+    assert_eq!(body["paymentIssue"], true);
+    let expiry = body["deviceAccessTokenExpiresAtIso"]
+        .as_str()
+        .and_then(nyra_domain::time::parse_iso);
+    assert_eq!(expiry, Some(paid_end + GRACE_SECONDS), "{body}");
+    let listed = stack
+        .stripe_requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"] == "/v1/invoices" && r["params"]["subscription"] == sub.as_str())
+        .count();
+    assert_eq!(listed, 1, "one list of the paid invoices");
+}
+
 /// A row Stripe cannot settle (here its subscription is unknown to Stripe) is asked about once,
 /// not on every refresh: a refresh loop is not a Stripe request loop.
 #[tokio::test(flavor = "multi_thread")]

@@ -36,6 +36,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/billing_portal/sessions", post(portal::create))
         .route("/subscriptions/{id}", get(retrieve::subscription))
         .route("/customers/{id}", get(retrieve::customer))
+        .route("/invoices", get(retrieve::invoices))
         .route("/invoices/{id}", get(retrieve::invoice))
         .fallback(unrecognized)
         .layer(middleware::from_fn_with_state(shared.clone(), gate))

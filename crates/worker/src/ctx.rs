@@ -47,8 +47,8 @@ pub const CUSTOMER_ROW_SECONDS: i64 = 5;
 const CUSTOMER_ROWS_MAX: usize = 1024;
 
 /// An isolate asks Stripe to settle a customer's row at most once per this many seconds: a row
-/// Stripe cannot settle (no paid invoice yet, or Stripe unreachable) costs two Stripe reads a
-/// minute, not two per refresh, however fast a client loops.
+/// Stripe cannot settle (no paid invoice yet, or Stripe unreachable) costs at most three Stripe
+/// reads a minute, not three per refresh, however fast a client loops.
 pub const SETTLE_RETRY_SECONDS: i64 = 60;
 
 thread_local! {

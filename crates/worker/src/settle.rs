@@ -5,8 +5,9 @@
 //! subscription and its latest invoice back from Stripe (`GET /v1/subscriptions/{id}`,
 //! `GET /v1/invoices/{id}`, 10 s timeout each) and applies them through the same guarded upsert
 //! as webhooks, dated now. When that invoice is not paid (a renewal being retried), the newest
-//! paid one (`GET /v1/invoices?subscription=&status=paid&limit=1`) gives the paid-through date. If Stripe cannot be reached the row is used as it is (the 24-hour
-//! fallback of `license::evaluate`, within 72 hours of checkout completion). An isolate tries
+//! paid one (`GET /v1/invoices?subscription=&status=paid&limit=1`) gives the paid-through
+//! date. If Stripe cannot be reached the row is used as it is (the 24-hour fallback of
+//! `license::evaluate`, within 72 hours of checkout completion). An isolate tries
 //! this at most once per customer per [`crate::ctx::SETTLE_RETRY_SECONDS`], so a row Stripe
 //! cannot settle does not turn a refresh loop into a Stripe request loop.
 

@@ -62,10 +62,7 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
     let js = cold_start(js_options).await?;
     let floor = cold_start(rust_hello_options).await?;
     eprintln!("    ours {ours:.0} ms, js {js:.0} ms, workers-rs hello {floor:.0} ms");
-    let stack = crate::bench_stack::Stack::start().await?;
-    let hello = Worker::start(js_options())
-        .await
-        .map_err(|e| e.to_string())?;
+    let (stack, hello) = stack_and_hello().await?;
     let rust_hello = Worker::start(rust_hello_options())
         .await
         .map_err(|e| e.to_string())?;
@@ -141,10 +138,7 @@ async fn refresh(
 fn run_refresh_only(quick: bool) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let figures = runtime.block_on(async {
-        let stack = crate::bench_stack::Stack::start().await?;
-        let hello = Worker::start(js_options())
-            .await
-            .map_err(|e| e.to_string())?;
+        let (stack, hello) = stack_and_hello().await?;
         refresh(&stack, &hello, quick).await
     })?;
     for figure in &figures {
@@ -201,10 +195,7 @@ fn run_stages_only(quick: bool) -> Result<()> {
 fn run_webhook_only(quick: bool) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let ingest = runtime.block_on(async {
-        let stack = crate::bench_stack::Stack::start().await?;
-        let hello = Worker::start(js_options())
-            .await
-            .map_err(|e| e.to_string())?;
+        let (stack, hello) = stack_and_hello().await?;
         webhook_ingest(&stack, &hello, quick).await
     })?;
     print_ingest(&ingest);
@@ -214,6 +205,15 @@ fn run_webhook_only(quick: bool) -> Result<()> {
     } else {
         Err("webhook ingest lost events".to_owned())
     }
+}
+
+/// Our Worker's bench stack (with its activated devices) and the JS baseline Worker.
+async fn stack_and_hello() -> Result<(crate::bench_stack::Stack, Worker)> {
+    let stack = crate::bench_stack::Stack::start().await?;
+    let hello = Worker::start(js_options())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((stack, hello))
 }
 
 /// Cold starts, ms: ours, the JS hello-world, the workers-rs hello-world.

@@ -6,7 +6,7 @@
 //! `sqlite3` every 50 ms (through `wrangler d1` when that file or `sqlite3` is missing, about
 //! 1 s per look). Then 30% of the events are delivered again and the count must not move.
 
-use crate::bench_stack::{deliver, elapsed, event_body, event_template};
+use crate::bench_stack::{deliver, elapsed, event_bodies};
 use crate::run::Result;
 use nyra_e2e::worker::QueueSettings;
 use nyra_e2e::{Worker, WorkerOptions};
@@ -34,8 +34,7 @@ pub async fn measure(count: usize) -> Result<QueueIngest> {
     let options =
         WorkerOptions::local("http://127.0.0.1:9").with_webhook_queue(QueueSettings::QUICK);
     let worker = Worker::start(options).await.map_err(|e| e.to_string())?;
-    let template = event_template()?;
-    let bodies: Vec<Vec<u8>> = (0..count).map(|i| event_body(&template, i)).collect();
+    let bodies = event_bodies(count)?;
     let started = Instant::now();
     deliver(&worker.base_url, bodies.clone()).await?;
     let accepted_per_s = count as f64 / elapsed(started);

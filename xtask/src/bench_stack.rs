@@ -102,8 +102,7 @@ impl Stack {
 
     /// Delivers `count` unique signed events, then 30% of them again, 16 at a time.
     pub async fn ingest(&self, count: usize) -> Result<DirectIngest> {
-        let template = event_template()?;
-        let bodies: Vec<Vec<u8>> = (0..count).map(|i| event_body(&template, i)).collect();
+        let bodies = event_bodies(count)?;
         let started = Instant::now();
         deliver(&self.worker.base_url, bodies.clone()).await?;
         let unique_per_s = count as f64 / elapsed(started);
@@ -129,8 +128,7 @@ impl Stack {
 /// The JS baseline Worker taking the same `count` signed webhook bodies from the same client as
 /// [`Stack::ingest`] (it reads each body, then does one INSERT): requests per second.
 pub async fn js_ingest(base: &str, count: usize) -> Result<f64> {
-    let template = event_template()?;
-    let bodies: Vec<Vec<u8>> = (0..count).map(|i| event_body(&template, i)).collect();
+    let bodies = event_bodies(count)?;
     let started = Instant::now();
     deliver(base, bodies).await?;
     Ok(count as f64 / elapsed(started))
@@ -264,6 +262,13 @@ async fn json_of(response: reqwest::Result<reqwest::Response>) -> Result<Value> 
     }
 }
 
+/// The first `count` bench event bodies (unsigned; [`deliver`] signs each as it sends it).
+pub(crate) fn event_bodies(count: usize) -> Result<Vec<Vec<u8>>> {
+    let template = event_template()?;
+    Ok((0..count).map(|i| event_body(&template, i)).collect())
+}
+
+/// The `customer.subscription.updated` fixture every bench event is made from.
 pub(crate) fn event_template() -> Result<Value> {
     let path =
         root().join("crates/domain/fixtures/webhook/events/customer.subscription.updated.json");

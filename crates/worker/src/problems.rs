@@ -64,9 +64,9 @@ pub enum ApiError {
          (POST /api/billing/portal with the device access token)"
     )]
     AlreadySubscribed,
-    /// Over a rate limit: `(route, what it counts per)`, e.g. `("checkout", "device")`.
-    #[error("too many {} requests for this {}; retry after {RETRY_AFTER_SECONDS} seconds", .0.0, .0.1)]
-    RateLimited((&'static str, &'static str)),
+    /// Over a rate limit: the route, and what the limit counts per (e.g. `checkout`, `device`).
+    #[error("too many {0} requests for this {1}; retry after {RETRY_AFTER_SECONDS} seconds")]
+    RateLimited(&'static str, &'static str),
     /// The runtime's random number generator failed.
     #[error("the worker could not generate an activation code; try again later")]
     RandomUnavailable,
@@ -113,7 +113,7 @@ impl ApiError {
             Self::DeviceReplaced => ErrorCode::DeviceReplaced,
             Self::TokenSuperseded => ErrorCode::TokenSuperseded,
             Self::AlreadySubscribed => ErrorCode::AlreadySubscribed,
-            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::RateLimited(..) => ErrorCode::RateLimited,
             Self::RandomUnavailable => ErrorCode::InternalError,
             Self::StorageUnbound | Self::StorageFailed | Self::EventNotRecorded => {
                 ErrorCode::StorageUnavailable

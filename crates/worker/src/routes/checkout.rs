@@ -89,13 +89,13 @@ async fn within_limits(ctx: &Ctx, device_id: &str) -> Result<(), ApiError> {
         .within_rate_limit(CHECKOUT_IP_LIMITER, format!("ip:{ip}"))
         .await?
     {
-        return Err(ApiError::RateLimited(("checkout", "ip address")));
+        return Err(ApiError::RateLimited("checkout", "ip address"));
     }
     if !ctx
         .within_rate_limit(CHECKOUT_DEVICE_LIMITER, format!("device:{device_id}"))
         .await?
     {
-        return Err(ApiError::RateLimited(("checkout", "device")));
+        return Err(ApiError::RateLimited("checkout", "device"));
     }
     Ok(())
 }

@@ -56,7 +56,7 @@ async fn answer(ctx: &Ctx, request: CreatePortalRequest) -> Result<PortalRespons
         .within_rate_limit(PORTAL_CUSTOMER_LIMITER, customer)
         .await?
     {
-        return Err(ApiError::RateLimited(("portal", "customer")));
+        return Err(ApiError::RateLimited("portal", "customer"));
     }
     let portal_url = ctx
         .stripe(key)

@@ -1017,6 +1017,32 @@ fn the_first_invoice_of_a_list_reads_like_the_paid_event_object() -> TestResult 
         read.id,
         format!("settle_{}", object["id"].as_str().ok_or("id")?)
     );
+    // The listed invoice passes the same guard as a webhook: ours counts; another price or
+    // the other mode changes nothing.
+    use nyra_domain::webhook::state::state_change;
+    assert!(
+        state_change(&read, &EXPECT, NOW_ISO).is_some(),
+        "our paid invoice"
+    );
+    let mut other_price = object.clone();
+    other_price["lines"]["data"][0]["pricing"]["price_details"]["price"] = json!("price_other");
+    let foreign = snapshot(
+        EventType::InvoicePaid,
+        &serde_json::to_vec(&other_price)?,
+        NOW,
+    )?;
+    assert!(
+        state_change(&foreign, &EXPECT, NOW_ISO).is_none(),
+        "another price"
+    );
+    let live = Expect {
+        livemode: true,
+        ..EXPECT
+    };
+    assert!(
+        state_change(&read, &live, NOW_ISO).is_none(),
+        "the other mode"
+    );
     let empty = json!({"object": "list", "data": [], "has_more": false});
     assert_eq!(first_in_list(&serde_json::to_vec(&empty)?)?, None);
     assert!(first_in_list(b"{\"object\": \"list\"}").is_err());

@@ -260,6 +260,11 @@ async fn portal_rate_limit_per_customer_answers_429_before_stripe() {
     );
     let token = active_token(&activate(&http, device, &query).await);
     fresh_minute().await;
+    // The public app token opens no portal and is not counted: both allowed sessions follow.
+    for _ in 0..3 {
+        let refused = portal(&http, LICENSE_API_TOKEN).await;
+        assert_eq!(refused.status, 401, "{}", refused.json());
+    }
     for _ in 0..2 {
         let answer = portal(&http, &token).await;
         assert_eq!(answer.status, 200, "{}", answer.json());

@@ -196,6 +196,38 @@ pub fn query_value(pairs: &[(String, String)], name: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
+/// The request described by `text`: `method\nurl\n`, then every header as `name\nvalue\n` (what
+/// the Worker's one crossing from JavaScript hands over; neither a serialised URL nor a header
+/// value holds a line break). The method is upper-cased, header names lower-cased; no body.
+pub fn request_of(text: &str) -> HttpRequest {
+    let mut lines = text.split('\n');
+    let method = lines.next().unwrap_or_default().to_ascii_uppercase();
+    let url = lines.next().unwrap_or_default();
+    let mut headers = Vec::new();
+    while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+        headers.push((name.to_ascii_lowercase(), value.to_owned()));
+    }
+    HttpRequest {
+        method,
+        path: path_of(url).to_owned(),
+        query: query_of(url).to_owned(),
+        headers,
+        body: Vec::new(),
+    }
+}
+
+/// The path of a serialised WHATWG URL (workerd's `request.url`), as workers-rs cuts it: a
+/// special scheme's serialisation always has a path after the host (`/` at least), within which
+/// `?` and `#` are percent-encoded, and its user info percent-encodes `/`.
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let Some(start) = after_scheme.find('/') else {
+        return "/";
+    };
+    let path = &after_scheme[start..];
+    &path[..path.find(['?', '#']).unwrap_or(path.len())]
+}
+
 /// The query of a serialised WHATWG URL (workerd's `request.url`), without its `?`; empty when
 /// there is none. The serialisation percent-encodes `#` everywhere before the fragment and `?`
 /// before the query, so the first `?` before the first `#` starts it.

@@ -1,6 +1,7 @@
-//! `rt::query_of` cuts the same query out of a serialised URL as the `url` crate parses.
+//! `rt::query_of` and `rt::path_of` cut the same query and path out of a serialised URL as the
+//! `url` crate parses; `rt::request_of` reads the Worker's one-string request head.
 
-use nyra_api::rt::query_of;
+use nyra_api::rt::{path_of, query_of, request_of};
 use proptest::prelude::*;
 
 /// Serialises `input` the WHATWG way (as workerd hands it to the Worker), then compares.
@@ -15,6 +16,7 @@ fn agrees(input: &str) -> Result<(), TestCaseError> {
         "{}",
         serialised
     );
+    prop_assert_eq!(path_of(serialised), parsed.path(), "{}", serialised);
     Ok(())
 }
 
@@ -37,7 +39,27 @@ fn query_of_matches_the_url_crate_on_known_shapes() {
             url::Url::parse(url).unwrap().query().unwrap_or_default(),
             "{url}"
         );
+        assert_eq!(path_of(url), url::Url::parse(url).unwrap().path(), "{url}");
     }
+}
+
+#[test]
+fn request_of_reads_method_url_and_headers() {
+    let head = request_of(
+        "post\nhttps://x.test/api/license/status?deviceId=a%3Fb#f\ncontent-length\n12\nX-A\nb: c\n",
+    );
+    assert_eq!(head.method, "POST");
+    assert_eq!(head.path, "/api/license/status");
+    assert_eq!(head.query, "deviceId=a%3Fb");
+    assert_eq!(
+        head.headers,
+        [
+            ("content-length".to_owned(), "12".to_owned()),
+            ("x-a".to_owned(), "b: c".to_owned())
+        ]
+    );
+    assert!(head.body.is_empty());
+    assert_eq!(request_of("GET\nhttps://x.test\n").path, "/");
 }
 
 proptest! {

@@ -314,7 +314,7 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
         "assets": {
             "directory": paths::assets(),
             "binding": "ASSETS",
-            "run_worker_first": ["/docs", "/openapi.json", "/openapi.yaml"],
+            "run_worker_first": true,
             "html_handling": "auto-trailing-slash",
             "not_found_handling": "none"
         },

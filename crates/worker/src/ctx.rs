@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{D1Database, Env};
+use worker::{D1Database, Env, web_sys};
 
 #[wasm_bindgen]
 extern "C" {
@@ -197,8 +197,10 @@ impl Ctx {
     }
 
     /// Hands a static document's request to the assets layer (`ASSETS` binding).
-    pub async fn asset(&self, request: worker::Request) -> worker::Result<worker::Response> {
-        self.env.assets("ASSETS")?.fetch_request(request).await
+    pub async fn asset(&self, request: web_sys::Request) -> worker::Result<web_sys::Response> {
+        let request = worker::Request::from(request);
+        let answer = self.env.assets("ASSETS")?.fetch_request(request).await?;
+        Ok(answer.into())
     }
 
     /// The D1 binding.

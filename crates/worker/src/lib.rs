@@ -1,8 +1,9 @@
 //! The nyra-billing-api Cloudflare Worker: routes the request once, reads its body, runs the generated dispatch.
 //!
-//! The static documents (`/docs`, `/openapi.json`, `/openapi.yaml`) reach the Worker first
-//! (wrangler `run_worker_first`) only so that other methods get the router's 405 with `Allow`;
-//! GET and HEAD are handed to the `ASSETS` binding unchanged.
+//! Every request reaches the Worker first (wrangler `run_worker_first: true`), so the API's
+//! routes skip the assets layer's lookup; GET and HEAD of the static documents (`/docs`,
+//! `/openapi.json`, `/openapi.yaml`) are handed to the `ASSETS` binding unchanged, and their
+//! other methods get the router's 405 with `Allow`.
 //!
 //! The queue handler applies batches of webhook events enqueued in `WEBHOOK_MODE=queue`
 //! (see [`queue`]); it acknowledges or retries every message itself and never fails.
@@ -20,12 +21,12 @@ mod timing;
 
 use nyra_api::server;
 use wasm_bindgen::JsValue;
-use worker::{Context, Env, MessageBatch, Request, Response, Result, event};
+use worker::{Context, Env, MessageBatch, Result, event, web_sys};
 
 #[event(fetch)]
-async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(request: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
     timing::start();
-    let mut head = http::head(&request)?;
+    let mut head = http::head(&request);
     let client_ip = nyra_api::rt::header(&head, "cf-connecting-ip");
     let ctx = ctx::Ctx::new(env, client_ip);
     let config = ctx.dispatch_config();
@@ -33,12 +34,12 @@ async fn fetch(mut request: Request, env: Env, _ctx: Context) -> Result<Response
         Ok(operation) if operation.static_asset => return ctx.asset(request).await,
         Ok(operation) => {
             timing::mark("route");
-            head.body = http::read_body(&mut request, operation.max_body_bytes + 1).await?;
+            head.body = http::read_body(&request, &head, operation.max_body_bytes + 1).await?;
             timing::mark("read");
             server::dispatch(&ctx, &config, operation, head).await
         }
         Err(response) => {
-            http::read_body(&mut request, 0).await?;
+            http::read_body(&request, &head, 0).await?;
             response
         }
     };

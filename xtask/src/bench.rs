@@ -38,16 +38,14 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (cold, figures, ingest) = runtime.block_on(measure(quick))?;
-    let stages = runtime.block_on(bench_profile::webhook_stages(if quick { 200 } else { 500 }))?;
+    let (stages, refresh_stages) = runtime.block_on(profiles(quick))?;
     let mut results = results_json(&size, cold, &figures, &ingest);
-    let by_stage: serde_json::Map<String, Value> = stages
-        .iter()
-        .map(|(stage, ms)| ((*stage).to_owned(), json!(ms)))
-        .collect();
-    results["webhookStagesMs"] = Value::Object(by_stage);
+    results["webhookStagesMs"] = stages_json(&stages);
+    results["refreshStagesMs"] = stages_json(&refresh_stages);
     write_outputs(&results, &figures)?;
     print_table(&size, cold, &figures, &ingest);
-    print_stages(&stages);
+    print_stages("webhook", &stages);
+    print_stages("license refresh (hot path)", &refresh_stages);
     budgets(&size, cold, &figures, &ingest)
 }
 
@@ -66,9 +64,18 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
     let rust_hello = Worker::start(rust_hello_options())
         .await
         .map_err(|e| e.to_string())?;
+    let plain_hello = Worker::start(plain_hello_options())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut figures = Vec::new();
     for connections in [1, 16] {
         let js_rps = load(&hello.base_url, "/", &[], connections, quick)?.rps;
+        // What the assets layer costs every Worker that has one: the same JS hello-world
+        // without it, against the baseline with it (not a budget).
+        let mut plain = load(&plain_hello.base_url, "/", &[], connections, quick)?;
+        plain.name = format!("js_hello_without_assets@c{connections}");
+        plain.js_rps = js_rps;
+        figures.push(plain);
         let mut floor = load(&rust_hello.base_url, "/", &[], connections, quick)?;
         floor.name = format!("workers_rs_hello@c{connections}");
         floor.js_rps = js_rps;
@@ -182,11 +189,31 @@ async fn webhook_ingest(
     })
 }
 
-/// `--stages-only`: just the webhook request's stages from the timing build.
+/// Mean ms per stage.
+type Stages = Vec<(&'static str, f64)>;
+
+/// The webhook's and the license refresh's stages from the timing build.
+async fn profiles(quick: bool) -> Result<(Stages, Stages)> {
+    let count = if quick { 200 } else { 500 };
+    let webhook = bench_profile::webhook_stages(count).await?;
+    let refresh = bench_profile::refresh_stages(count).await?;
+    Ok((webhook, refresh))
+}
+
+fn stages_json(stages: &[(&str, f64)]) -> Value {
+    let by_stage: serde_json::Map<String, Value> = stages
+        .iter()
+        .map(|(stage, ms)| ((*stage).to_owned(), json!(ms)))
+        .collect();
+    Value::Object(by_stage)
+}
+
+/// `--stages-only`: just the webhook request's and the license refresh's stages.
 fn run_stages_only(quick: bool) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let count = if quick { 200 } else { 500 };
-    print_stages(&runtime.block_on(bench_profile::webhook_stages(count))?);
+    let (webhook, refresh) = runtime.block_on(profiles(quick))?;
+    print_stages("webhook", &webhook);
+    print_stages("license refresh (hot path)", &refresh);
     Ok(())
 }
 
@@ -235,6 +262,13 @@ fn ours_options() -> WorkerOptions {
 fn js_options() -> WorkerOptions {
     let mut options = WorkerOptions::local("http://127.0.0.1:9");
     options.main = Some(root().join("bench/hello/index.js"));
+    options
+}
+
+/// The JS hello-world without the assets layer every other Worker here has (as ours must).
+fn plain_hello_options() -> WorkerOptions {
+    let mut options = js_options();
+    options.assets = false;
     options
 }
 
@@ -464,9 +498,10 @@ fn print_ingest(ingest: &Ingest) {
 }
 
 /// One webhook request, stage by stage (mean ms, one request at a time, timing build).
-fn print_stages(stages: &[(&str, f64)]) {
+fn print_stages(request: &str, stages: &[(&str, f64)]) {
     let total: f64 = stages.iter().map(|(_, ms)| ms).sum();
-    eprintln!("\nwebhook stage (timing build, 1 connection)   mean ms   share");
+    let title = format!("{request} stage (timing build, 1 connection)");
+    eprintln!("\n{title:<44}  mean ms   share");
     for (stage, ms) in stages {
         let share = if total > 0.0 { ms / total * 100.0 } else { 0.0 };
         eprintln!("{stage:<44} {ms:>8.3}  {share:>5.1}%");

@@ -6,8 +6,8 @@
 //! previous answer carried; [`closed_loop`] measures the JS baseline with the same client.
 
 use crate::run::{Result, root};
-use nyra_e2e::Worker;
 use nyra_e2e::secrets;
+use nyra_e2e::{Worker, WorkerOptions};
 use nyra_emulator::Emulator;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -49,7 +49,12 @@ pub type Route = (&'static str, String, Vec<(String, String)>);
 impl Stack {
     /// Starts the emulator and the Worker, then pays and activates [`DEVICES`] devices.
     pub async fn start() -> Result<Stack> {
-        let (worker, emulator) = nyra_e2e::stack::start(|o| o).await?;
+        Stack::start_with(|o| o).await
+    }
+
+    /// [`Stack::start`] with the Worker's options changed by `configure` (the timing build).
+    pub async fn start_with(configure: fn(WorkerOptions) -> WorkerOptions) -> Result<Stack> {
+        let (worker, emulator) = nyra_e2e::stack::start(configure).await?;
         let mut devices = Vec::new();
         for n in 0..DEVICES {
             let id = format!("bench-device-{n:04}");
@@ -82,6 +87,27 @@ impl Stack {
             }
         })
         .await
+    }
+
+    /// `count` refreshes of one device, one at a time, each sending the token the previous
+    /// answer carried.
+    pub async fn refresh_one_at_a_time(&self, count: usize) -> Result<()> {
+        let client = reqwest::Client::new();
+        let device = &self.devices[1];
+        let url = format!(
+            "{}/api/license/status?deviceId={}",
+            self.worker.base_url, device.id
+        );
+        let mut token = device.token.clone();
+        for _ in 0..count {
+            let request = client.get(&url).bearer_auth(&token);
+            let answer = json_of(request.send().await).await?;
+            token = answer["deviceAccessToken"]
+                .as_str()
+                .ok_or("refresh answered without a token")?
+                .to_owned();
+        }
+        Ok(())
     }
 
     /// The GET routes to load, each one line.

@@ -42,6 +42,10 @@ pub struct WorkerOptions {
     pub port: Option<u16>,
     /// Another Worker script to run instead of ours (the benchmark's JS baseline).
     pub main: Option<std::path::PathBuf>,
+    /// Serve the static documents through the assets layer (`ASSETS`, every request reaching
+    /// the Worker first) as wrangler.jsonc does; `false` only for the benchmark's plain
+    /// hello-world, which shows what that layer costs.
+    pub assets: bool,
     /// The rate limiting bindings' limits per 60 s.
     pub rate_limits: RateLimits,
     /// The webhook queue and its dead-letter lane (used when `WEBHOOK_MODE` is `queue`).
@@ -123,6 +127,7 @@ impl WorkerOptions {
             migrate: true,
             port: None,
             main: None,
+            assets: true,
             rate_limits: RateLimits::GENEROUS,
             webhook_queue: QueueSettings::QUICK,
             log_level: "warn",
@@ -307,17 +312,10 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
         .iter()
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "name": "nyra-billing-api",
         "main": options.main.clone().unwrap_or_else(paths::worker_main),
         "compatibility_date": "2026-05-31",
-        "assets": {
-            "directory": paths::assets(),
-            "binding": "ASSETS",
-            "run_worker_first": true,
-            "html_handling": "auto-trailing-slash",
-            "not_found_handling": "none"
-        },
         "vars": vars,
         "ratelimits": [
             limiter("CHECKOUT_IP_LIMITER", "1001", options.rate_limits.checkout_per_ip),
@@ -332,6 +330,15 @@ fn write_config(dir: &Path, options: &WorkerOptions) -> std::io::Result<()> {
             "migrations_dir": paths::root().join("migrations"),
         }],
     });
+    if options.assets {
+        config["assets"] = serde_json::json!({
+            "directory": paths::assets(),
+            "binding": "ASSETS",
+            "run_worker_first": true,
+            "html_handling": "auto-trailing-slash",
+            "not_found_handling": "none"
+        });
+    }
     std::fs::create_dir_all(paths::assets())?;
     std::fs::write(
         dir.join("wrangler.json"),

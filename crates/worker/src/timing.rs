@@ -1,7 +1,7 @@
 //! Bench-only stage timing (feature `timing`): `performance.now()` marks, one log line per request.
 //!
 //! `cargo xtask bench` builds a second Worker with this feature and reads the lines from
-//! wrangler's log to break a webhook request into stages; the production build compiles every
+//! wrangler's log to break a webhook request and a license refresh into stages; the production build compiles every
 //! call to nothing. Locally workerd advances `performance.now()` during CPU work too (deployed
 //! Workers advance it only at I/O), so the spans measure CPU and I/O alike.
 

@@ -28,6 +28,7 @@ use crate::problems::ApiError;
 use crate::settle;
 use crate::store::checkouts;
 use crate::store::customers::{self, ActivationRow, CustomerRow, Seat};
+use crate::timing;
 use nyra_api::models::{DeviceActivation, Entitlement, LicenseReason, LicenseStatus, Problem};
 use nyra_api::server::{LicenseStatusRequest, LicenseStatusResponse};
 use nyra_domain::activation;
@@ -79,10 +80,12 @@ async fn answer(ctx: &Ctx, request: LicenseStatusRequest) -> Result<LicenseStatu
         previous_prices: &previous,
         livemode: is_live_key(&stripe_key),
     };
+    timing::mark("setup");
     let (row, entry) = if same_secret(bearer, &app_token) {
         (first_activation(&db, &request).await?, Entry::Activation)
     } else {
         let token = device_token(&keys, bearer, device_id, now)?;
+        timing::mark("verify");
         if let Some(answer) = recent_refresh(ctx, &db, &keys, &token, &expect, now).await? {
             return Ok(answer);
         }
@@ -132,6 +135,7 @@ async fn recent_refresh(
     let rotated = customers::rotate_token(db, customer, device, &iso(now), token.generation)
         .await
         .map_err(|_| ApiError::StorageFailed)?;
+    timing::mark("d1");
     Ok(rotated.map(|activation| body(keys, &row, device, &decision, activation, now)))
 }
 
@@ -254,6 +258,7 @@ fn body(
     let credentials = decision
         .token_expires_at
         .map(|expires_at| credentials(keys, row, device_id, (now, expires_at), generation));
+    timing::mark("sign");
     let (token, license, token_expiry) = match credentials {
         Some((token, license, expiry)) => (Some(token), Some(license), Some(expiry)),
         None => (None, None, None),

@@ -11,6 +11,7 @@
 mod api;
 mod ctx;
 mod http;
+mod license_sign;
 mod problems;
 mod queue;
 mod routes;

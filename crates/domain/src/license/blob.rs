@@ -97,18 +97,45 @@ struct Payload {
 
 /// Signs `claims` with the license key; the payload's `kid` is `keys.kid()`.
 pub fn sign(keys: &Keys, claims: &LicenseClaims) -> String {
-    let payload = Payload {
-        kid: keys.kid().to_owned(),
-        customer_id: claims.customer_id.clone(),
-        device_id: claims.device_id.clone(),
-        entitlement: claims.entitlement,
-        status: claims.status.clone(),
-        issued_at: iso(claims.issued_at),
-        expires_at: iso(claims.expires_at),
-    };
-    let signed = envelope::signed_text(LICENSE_PREFIX, &payload);
-    let signature = keys.sign(signed.as_bytes());
-    envelope::seal(signed, &signature.to_bytes())
+    let unsigned = UnsignedLicense::new(keys, claims);
+    let signature = keys.sign(unsigned.text());
+    unsigned.seal(&signature.to_bytes())
+}
+
+/// A license before its signature: the exact text [`sign`] signs, for a signer outside this
+/// crate (the Worker hands it to the runtime's WebCrypto Ed25519 under [`Keys::license_pkcs8`]).
+/// Ed25519 signatures are deterministic, so either signer seals the same license.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsignedLicense {
+    signed: String,
+}
+
+impl UnsignedLicense {
+    /// The text to sign for `claims` under `keys` (its payload's `kid` is `keys.kid()`).
+    pub fn new(keys: &Keys, claims: &LicenseClaims) -> UnsignedLicense {
+        let payload = Payload {
+            kid: keys.kid().to_owned(),
+            customer_id: claims.customer_id.clone(),
+            device_id: claims.device_id.clone(),
+            entitlement: claims.entitlement,
+            status: claims.status.clone(),
+            issued_at: iso(claims.issued_at),
+            expires_at: iso(claims.expires_at),
+        };
+        UnsignedLicense {
+            signed: envelope::signed_text(LICENSE_PREFIX, &payload),
+        }
+    }
+
+    /// The bytes the Ed25519 signature covers.
+    pub fn text(&self) -> &[u8] {
+        self.signed.as_bytes()
+    }
+
+    /// The license: the text with its 64-byte Ed25519 signature appended.
+    pub fn seal(self, signature: &[u8; 64]) -> String {
+        envelope::seal(self.signed, signature)
+    }
 }
 
 /// Verifies a license offline against the pinned public key, for `device_id` at `now_unix`.
@@ -232,6 +259,37 @@ mod tests {
             issued_at,
             expires_at: issued_at + 86_400,
         }
+    }
+
+    #[test]
+    fn a_license_sealed_by_an_outside_signer_of_the_pkcs8_key_is_the_same_license()
+    -> Result<(), super::super::KeyError> {
+        use ed25519_dalek::{Signer, SigningKey};
+        let keys = Keys::from_secret("current_license_signing_secret_0123456789abcd")?;
+        let der = keys.license_pkcs8();
+        let seed: [u8; 32] = der[16..]
+            .try_into()
+            .map_err(|_| super::super::KeyError::Derivation)?;
+        let outside = SigningKey::from_bytes(&seed);
+        let unsigned = UnsignedLicense::new(&keys, &claims(1_000));
+        let signature = outside.sign(unsigned.text()).to_bytes();
+        let sealed = unsigned.seal(&signature);
+        assert_eq!(sealed, sign(&keys, &claims(1_000)));
+        let clock = Clock::from(1_100);
+        let key = keys.public_key_b64();
+        assert_eq!(
+            verify_license_among(&sealed, &[key.as_str()], "device-a", clock),
+            Ok(claims(1_000))
+        );
+        let mut forged = signature;
+        forged[0] ^= 1;
+        let unsigned = UnsignedLicense::new(&keys, &claims(1_000));
+        let forged = unsigned.seal(&forged);
+        assert_eq!(
+            verify_license_among(&forged, &[key.as_str()], "device-a", clock),
+            Err(LicenseError::Invalid)
+        );
+        Ok(())
     }
 
     #[test]

@@ -16,6 +16,13 @@ const TOKEN_MAC_INFO: &[u8] = b"nyra-billing/device-access-token/v1";
 /// HKDF info string of the license Ed25519 seed; changing it changes the public key.
 const LICENSE_SEED_INFO: &[u8] = b"nyra-billing/license-ed25519/v1";
 
+/// The DER of an Ed25519 `OneAsymmetricKey` (RFC 8410, section 7) up to its 32-byte seed:
+/// version 0, algorithm id-Ed25519 (1.3.101.112), then the seed as an OCTET STRING in an OCTET
+/// STRING.
+const PKCS8_ED25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
 /// Why a signing secret cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
@@ -63,6 +70,14 @@ impl Keys {
     /// The Ed25519 verifying key.
     pub fn verifying_key(&self) -> VerifyingKey {
         self.signing.verifying_key()
+    }
+
+    /// The license private key as PKCS #8 DER (RFC 8410: the 32-byte Ed25519 seed), for
+    /// importing into a platform signer such as WebCrypto; never logged or stored.
+    pub fn license_pkcs8(&self) -> Vec<u8> {
+        let mut der = PKCS8_ED25519_PREFIX.to_vec();
+        der.extend_from_slice(&self.signing.to_bytes());
+        der
     }
 
     /// Key id: hex of the first 8 bytes of SHA-256 of the public key.
@@ -166,6 +181,19 @@ mod tests {
             Some(KeyError::SecretTooShort)
         );
         assert!(Keys::from_secret(&"x".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn pkcs8_holds_the_license_seed_after_the_rfc_8410_prefix() -> Result<(), KeyError> {
+        let keys = Keys::from_secret(SECRET)?;
+        let der = keys.license_pkcs8();
+        assert_eq!(der.len(), 48);
+        assert_eq!(usize::from(der[1]) + 2, der.len(), "outer SEQUENCE length");
+        assert_eq!(&der[7..12], &[0x06, 0x03, 0x2b, 0x65, 0x70], "id-Ed25519");
+        let seed: [u8; 32] = der[16..].try_into().map_err(|_| KeyError::Derivation)?;
+        let from_der = SigningKey::from_bytes(&seed).verifying_key();
+        assert_eq!(from_der, keys.verifying_key());
+        Ok(())
     }
 
     #[test]

@@ -8,7 +8,8 @@ mod token;
 
 pub use blob::{
     Clock, LICENSE_PREFIX, LicenseClaims, LicenseError, MAX_CLOCK_ROLLBACK_SECONDS,
-    MAX_CLOCK_SKEW_SECONDS, MAX_LICENSE_BYTES, sign, verify_license, verify_license_among,
+    MAX_CLOCK_SKEW_SECONDS, MAX_LICENSE_BYTES, UnsignedLicense, sign, verify_license,
+    verify_license_among,
 };
 pub use entitlement::{
     DEFAULT_OFFLINE_GRACE_HOURS, Decision, ENTITLED_STATUSES, Entitlement, EntitlementInput,

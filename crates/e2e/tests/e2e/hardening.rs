@@ -1507,6 +1507,10 @@ async fn hardening_concurrent_refreshes_rotate_each_token_exactly_once() {
         crashes.is_empty(),
         "the worker logged crashes: {crashes:#?}"
     );
+    assert!(
+        !stack.log().contains("webcrypto ed25519 refused"),
+        "licences were signed in wasm: the runtime's WebCrypto refused the key or the signature"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

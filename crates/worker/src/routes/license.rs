@@ -24,6 +24,7 @@
 //! cancellation or failed payment recorded by another isolate shows at most that late.
 
 use crate::ctx::{Ctx, is_live_key};
+use crate::license_sign;
 use crate::problems::ApiError;
 use crate::settle;
 use crate::store::checkouts;
@@ -107,7 +108,7 @@ async fn answer(ctx: &Ctx, request: LicenseStatusRequest) -> Result<LicenseStatu
     let input = row.entitlement_input(expect.livemode);
     let decision = license::evaluate(&input, now, ctx.grace_hours());
     let activation = record(ctx, &db, &row, device_id, &entry, &decision, now).await?;
-    Ok(body(&keys, &row, device_id, &decision, activation, now))
+    Ok(body(&keys, &row, device_id, &decision, activation, now).await)
 }
 
 /// A refresh answered from the customer row this isolate read less than
@@ -136,7 +137,12 @@ async fn recent_refresh(
         .await
         .map_err(|_| ApiError::StorageFailed)?;
     timing::mark("d1");
-    Ok(rotated.map(|activation| body(keys, &row, device, &decision, activation, now)))
+    match rotated {
+        Some(activation) => Ok(Some(
+            body(keys, &row, device, &decision, activation, now).await,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Writes this check: an active answer seats the device (activation) or rotates its token
@@ -246,7 +252,7 @@ fn replaced(row: &CustomerRow, device_id: &str) -> LicenseStatus {
 }
 
 /// The answer body; the token and licence share `decision.token_expires_at`.
-fn body(
+async fn body(
     keys: &KeyRing,
     row: &CustomerRow,
     device_id: &str,
@@ -255,9 +261,12 @@ fn body(
     now: i64,
 ) -> LicenseStatus {
     let generation = activation.generation();
-    let credentials = decision
-        .token_expires_at
-        .map(|expires_at| credentials(keys, row, device_id, (now, expires_at), generation));
+    let credentials = match decision.token_expires_at {
+        Some(expires_at) => {
+            Some(credentials(keys, row, device_id, (now, expires_at), generation).await)
+        }
+        None => None,
+    };
     timing::mark("sign");
     let (token, license, token_expiry) = match credentials {
         Some((token, license, expiry)) => (Some(token), Some(license), Some(expiry)),
@@ -287,7 +296,7 @@ fn body(
 
 /// `(token, licence, token expiry ISO)` with the current keys, the expiry text being exactly the
 /// token's signed `expiresAt`; the token carries `generation`.
-fn credentials(
+async fn credentials(
     keys: &KeyRing,
     row: &CustomerRow,
     device_id: &str,
@@ -310,7 +319,7 @@ fn credentials(
     };
     (
         license::issue_generation(keys.current(), &claims, generation),
-        license::sign(keys.current(), &licence),
+        license_sign::sign(keys.current(), &licence).await,
         claims.expires_at_iso(),
     )
 }

@@ -5,8 +5,9 @@ use crate::{bench_profile, setup, worker};
 use nyra_e2e::{Worker, WorkerOptions};
 use serde_json::{Value, json};
 
-/// Cold starts measured per Worker (the median is reported).
-const COLD_STARTS: usize = 5;
+/// Cold starts measured per Worker, the three Workers taking turns so that a change in the
+/// machine's load hits all three alike (the median is reported).
+const COLD_STARTS: usize = 7;
 
 /// How long each load run lasts.
 fn duration(quick: bool) -> u32 {
@@ -55,10 +56,8 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
         worker::worker_build(RUST_HELLO, &[]),
         "worker-build (hello)",
     )?;
-    step("cold starts (process start to first 200, median of 5)");
-    let ours = cold_start(ours_options).await?;
-    let js = cold_start(js_options).await?;
-    let floor = cold_start(rust_hello_options).await?;
+    step("cold starts (process start to first 200, median of 7, taking turns)");
+    let (ours, js, floor) = cold_starts().await?;
     eprintln!("    ours {ours:.0} ms, js {js:.0} ms, workers-rs hello {floor:.0} ms");
     let (stack, hello) = stack_and_hello().await?;
     let rust_hello = Worker::start(rust_hello_options())
@@ -272,14 +271,22 @@ fn plain_hello_options() -> WorkerOptions {
     options
 }
 
-async fn cold_start(options: fn() -> WorkerOptions) -> Result<f64> {
-    let mut samples = Vec::new();
+async fn cold_starts() -> Result<Cold> {
+    let starters: [fn() -> WorkerOptions; 3] = [ours_options, js_options, rust_hello_options];
+    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..COLD_STARTS {
-        let worker = Worker::start(options()).await.map_err(|e| e.to_string())?;
-        samples.push(worker.ready_after.as_secs_f64() * 1000.0);
+        for (options, samples) in starters.iter().zip(&mut samples) {
+            let worker = Worker::start(options()).await.map_err(|e| e.to_string())?;
+            samples.push(worker.ready_after.as_secs_f64() * 1000.0);
+        }
     }
+    let [ours, js, floor] = samples.map(median);
+    Ok((ours, js, floor))
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
-    Ok(samples[samples.len() / 2])
+    samples[samples.len() / 2]
 }
 
 /// One autocannon run; bounded in time, loopback only.

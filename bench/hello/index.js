@@ -2,10 +2,19 @@
 // - any path: a plain hello-world answer (the runtime's floor);
 // - /d1-write: one INSERT into local D1 per request (the storage floor for webhook ingest);
 // - any POST: reads the body, then one INSERT (the same floor under the webhook's own client
-//   and bodies).
+//   and bodies);
+// - a POST under /queue-send/: reads the body, then sends it to the webhook queue (what queue
+//   mode's webhook route must at least do per event); its queue handler acknowledges batches.
 export default {
   async fetch(request, env) {
     const post = request.method === "POST";
+    if (post && new URL(request.url).pathname.startsWith("/queue-send/")) {
+      const body = new Uint8Array(await request.arrayBuffer());
+      await env.WEBHOOK_QUEUE.send(body, { contentType: "v8" });
+      return new Response(JSON.stringify({ ok: true }), {
+        headers: { "content-type": "application/json" },
+      });
+    }
     if (post) {
       await request.arrayBuffer();
     }
@@ -19,5 +28,8 @@ export default {
     return new Response(JSON.stringify({ ok: true }), {
       headers: { "content-type": "application/json" },
     });
+  },
+  async queue(batch) {
+    batch.ackAll();
   },
 };

@@ -437,6 +437,7 @@ fn spawn(dir: &Path, port: u16, log_level: &str) -> std::io::Result<Child> {
     let log = std::fs::File::create(dir.join("wrangler.log"))?;
     let mut command = wrangler(dir);
     command
+        .env(REMOVE_AFTER, dir)
         .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
         .args(["--inspector-port", &free_port()?.to_string()])
         .args(persist_args(dir))
@@ -451,12 +452,18 @@ fn spawn(dir: &Path, port: u16, log_level: &str) -> std::io::Result<Child> {
 }
 
 /// Wraps a command so that it and everything it starts die with the caller: the wrapper
-/// runs in its own process group and kills that group when its stdin (held by the caller) closes.
+/// runs in its own process group and kills that group when its stdin (held by the caller)
+/// closes. When the command's environment names a [`REMOVE_AFTER`] directory, the wrapper
+/// removes it once the group has stopped: a Worker the caller never drops (the tests' shared
+/// stacks) leaves no directory behind.
 pub fn guarded(command: Command) -> Command {
     let mut wrapper = Command::new("sh");
     wrapper
         .arg("-c")
-        .arg("\"$@\" & cat >/dev/null; kill -TERM 0")
+        .arg(concat!(
+            "\"$@\" & cat >/dev/null; trap '' TERM; kill -TERM 0; wait; ",
+            "if [ -n \"$NYRA_REMOVE_AFTER\" ]; then rm -rf \"$NYRA_REMOVE_AFTER\"; fi"
+        ))
         .arg("sh")
         .arg(command.get_program())
         .args(command.get_args())
@@ -473,6 +480,9 @@ pub fn guarded(command: Command) -> Command {
     }
     wrapper
 }
+
+/// The environment variable naming a directory [`guarded`] removes after its command stops.
+pub const REMOVE_AFTER: &str = "NYRA_REMOVE_AFTER";
 
 /// A free TCP port on the loopback interface.
 pub fn free_port() -> std::io::Result<u16> {

@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: our Worker against a plain JavaScript Worker on the same workerd, as ratios, with budgets.
 
+use crate::bench_stack::Route;
 use crate::run::{self, Result, root, step};
 use crate::{bench_profile, setup, worker};
 use nyra_e2e::{Worker, WorkerOptions};
@@ -11,7 +12,14 @@ const COLD_STARTS: usize = 7;
 
 /// How long each load run lasts.
 fn duration(quick: bool) -> u32 {
-    if quick { 3 } else { 10 }
+    if quick { 3 } else { 4 }
+}
+
+/// How many rounds each comparison takes: in a round every Worker of the comparison is loaded
+/// once, one after another, so that a change in the shared machine's load hits all of them
+/// alike; each figure is the median of its rounds.
+fn rounds(quick: bool) -> usize {
+    if quick { 1 } else { 3 }
 }
 
 /// One measured route: ours and the JS baseline at the same concurrency.
@@ -68,34 +76,30 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
         .map_err(|e| e.to_string())?;
     let mut figures = Vec::new();
     for connections in [1, 16] {
-        let js_rps = load(&hello.base_url, "/", &[], connections, quick)?.rps;
-        // What the assets layer costs every Worker that has one: the same JS hello-world
-        // without it, against the baseline with it (not a budget).
-        let mut plain = load(&plain_hello.base_url, "/", &[], connections, quick)?;
-        plain.name = format!("js_hello_without_assets@c{connections}");
-        plain.js_rps = js_rps;
-        figures.push(plain);
-        let mut floor = load(&rust_hello.base_url, "/", &[], connections, quick)?;
-        floor.name = format!("workers_rs_hello@c{connections}");
-        floor.js_rps = js_rps;
-        eprintln!(
-            "    {}: {:.0} req/s (js {js_rps:.0})",
-            floor.name, floor.rps
-        );
-        figures.push(floor);
-        for (name, target, headers) in stack.routes() {
-            let mut figure = load(
-                &stack.worker.base_url,
-                &target,
-                &headers,
-                connections,
-                quick,
-            )?;
+        // The JS hello-world first (every ratio's base); the same JS hello-world without the
+        // assets layer shows what that layer costs every Worker that has one (not a budget).
+        let at_root = |name: &'static str| -> Route { (name, "/".to_owned(), vec![]) };
+        let mut targets: Vec<(&str, Route)> = vec![
+            (&hello.base_url, at_root("js_hello")),
+            (&plain_hello.base_url, at_root("js_hello_without_assets")),
+            (&rust_hello.base_url, at_root("workers_rs_hello")),
+        ];
+        let routes = stack.routes().into_iter();
+        targets.extend(routes.map(|route| (stack.worker.base_url.as_str(), route)));
+        let mut samples: Vec<Vec<Figure>> = targets.iter().map(|_| Vec::new()).collect();
+        for _ in 0..rounds(quick) {
+            for ((base, (_, target, headers)), samples) in targets.iter().zip(&mut samples) {
+                samples.push(load(base, target, headers, connections, quick)?);
+            }
+        }
+        let mut medians = samples.into_iter().map(median_figure);
+        let js_rps = medians.next().map_or(0.0, |js| js.rps);
+        for ((_, (name, ..)), mut figure) in targets.iter().skip(1).zip(medians) {
             figure.name = format!("{name}@c{connections}");
             figure.js_rps = js_rps;
             eprintln!(
-                "    {}: {:.0} req/s (js {:.0})",
-                figure.name, figure.rps, js_rps
+                "    {}: {:.0} req/s (js {js_rps:.0})",
+                figure.name, figure.rps
             );
             figures.push(figure);
         }
@@ -114,9 +118,14 @@ async fn refresh(
 ) -> Result<[Figure; 2]> {
     step("license refresh (16 closed loops, each on its own device, chaining tokens)");
     let seconds = duration(quick);
-    let refresh = stack.refresh_load(seconds).await?;
-    let hello_loop = crate::bench_stack::js_load(&hello.base_url, "/", 16, seconds).await?;
-    let js_write = crate::bench_stack::js_load(&hello.base_url, "/d1-write", 16, seconds).await?;
+    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..rounds(quick) {
+        samples[0].push(stack.refresh_load(seconds).await?);
+        samples[1].push(crate::bench_stack::js_load(&hello.base_url, "/", 16, seconds).await?);
+        let js_write = crate::bench_stack::js_load(&hello.base_url, "/d1-write", 16, seconds);
+        samples[2].push(js_write.await?);
+    }
+    let [refresh, hello_loop, js_write] = samples.map(median_loop);
     let refreshed = Figure {
         name: "license_refresh@c16".to_owned(),
         rps: refresh.rps,
@@ -290,6 +299,18 @@ async fn cold_starts() -> Result<Cold> {
 fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
+}
+
+/// The sample with the median requests per second.
+fn median_figure(mut samples: Vec<Figure>) -> Figure {
+    samples.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+    samples.swap_remove(samples.len() / 2)
+}
+
+/// The closed-loop sample with the median requests per second.
+fn median_loop(mut samples: Vec<crate::bench_stack::LoopFigure>) -> crate::bench_stack::LoopFigure {
+    samples.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+    samples.swap_remove(samples.len() / 2)
 }
 
 /// One autocannon run; bounded in time, loopback only.

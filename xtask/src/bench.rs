@@ -67,7 +67,7 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
     step("cold starts (process start to first 200, median of 7, taking turns)");
     let (ours, js, floor) = cold_starts().await?;
     eprintln!("    ours {ours:.0} ms, js {js:.0} ms, workers-rs hello {floor:.0} ms");
-    let (stack, hello) = stack_and_hello().await?;
+    let (mut stack, hello) = stack_and_hello().await?;
     let rust_hello = Worker::start(rust_hello_options())
         .await
         .map_err(|e| e.to_string())?;
@@ -104,7 +104,7 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
             figures.push(figure);
         }
     }
-    figures.extend(refresh(&stack, &hello, quick).await?);
+    figures.extend(refresh(&mut stack, &hello, quick).await?);
     let ingest = webhook_ingest(&stack, &hello, quick).await?;
     Ok(((ours, js, floor), figures, ingest))
 }
@@ -112,7 +112,7 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
 /// License refresh under 16 closed loops, with the JS hello-world and one-INSERT Workers under
 /// the same client: `[license_refresh@c16, js_one_d1_write@c16]`, both against hello.
 async fn refresh(
-    stack: &crate::bench_stack::Stack,
+    stack: &mut crate::bench_stack::Stack,
     hello: &Worker,
     quick: bool,
 ) -> Result<[Figure; 2]> {
@@ -153,8 +153,8 @@ async fn refresh(
 fn run_refresh_only(quick: bool) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let figures = runtime.block_on(async {
-        let (stack, hello) = stack_and_hello().await?;
-        refresh(&stack, &hello, quick).await
+        let (mut stack, hello) = stack_and_hello().await?;
+        refresh(&mut stack, &hello, quick).await
     })?;
     for figure in &figures {
         eprintln!(

@@ -68,14 +68,14 @@ impl Stack {
     }
 
     /// License refresh under load: one closed loop per device, each request carrying the
-    /// token the previous answer issued.
-    pub async fn refresh_load(&self, seconds: u32) -> Result<LoopFigure> {
+    /// token the previous answer issued; the devices keep their newest tokens for the next run.
+    pub async fn refresh_load(&mut self, seconds: u32) -> Result<LoopFigure> {
         let base = self.worker.base_url.clone();
         let chains: Vec<(String, String)> = self.devices[1..]
             .iter()
             .map(|d| (d.id.clone(), d.token.clone()))
             .collect();
-        closed_loop(chains, seconds, move |client, (device, token)| {
+        let (figure, chains) = closed_loop(chains, seconds, move |client, (device, token)| {
             let url = format!("{base}/api/license/status?deviceId={device}");
             let request = client.get(url).bearer_auth(token.as_str());
             async move {
@@ -86,7 +86,11 @@ impl Stack {
                 Ok((device, next.to_owned()))
             }
         })
-        .await
+        .await?;
+        for (device, (_, token)) in self.devices[1..].iter_mut().zip(chains) {
+            device.token = token;
+        }
+        Ok(figure)
     }
 
     /// `count` refreshes of one device, one at a time, each sending the token the previous
@@ -214,7 +218,11 @@ async fn activate(worker: &str, emulator: &str, id: String) -> Result<Device> {
 
 /// Runs one closed loop per state for `seconds`: each step sends a request built from the
 /// state and turns its answer into the next state. Every answer must succeed.
-pub async fn closed_loop<S, F, Fut>(states: Vec<S>, seconds: u32, step: F) -> Result<LoopFigure>
+pub async fn closed_loop<S, F, Fut>(
+    states: Vec<S>,
+    seconds: u32,
+    step: F,
+) -> Result<(LoopFigure, Vec<S>)>
 where
     S: Send + 'static,
     F: Fn(&reqwest::Client, S) -> Fut + Send + Sync + Clone + 'static,
@@ -234,12 +242,15 @@ where
                 state = step(&client, state).await?;
                 latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
             }
-            Ok::<_, String>(latencies)
+            Ok::<_, String>((latencies, state))
         }));
     }
     let mut all = Vec::new();
+    let mut states = Vec::new();
     for task in tasks {
-        all.extend(task.await.map_err(|e| e.to_string())??);
+        let (latencies, state) = task.await.map_err(|e| e.to_string())??;
+        all.extend(latencies);
+        states.push(state);
     }
     all.sort_by(f64::total_cmp);
     let at = |q: f64| {
@@ -247,11 +258,12 @@ where
             .copied()
             .unwrap_or(0.0)
     };
-    Ok(LoopFigure {
+    let figure = LoopFigure {
         rps: all.len() as f64 / elapsed(started),
         p50_ms: at(0.5),
         p99_ms: at(0.99),
-    })
+    };
+    Ok((figure, states))
 }
 
 /// The JS baseline Worker's `path` (`/` hello-world, `/d1-write` one INSERT) under the same
@@ -275,6 +287,7 @@ pub async fn js_load(
         }
     })
     .await
+    .map(|(figure, _)| figure)
 }
 
 async fn json_of(response: reqwest::Result<reqwest::Response>) -> Result<Value> {

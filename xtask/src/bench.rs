@@ -92,7 +92,9 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
                 samples.push(load(base, target, headers, connections, quick)?);
             }
         }
-        let mut medians = samples.into_iter().map(median_figure);
+        let mut medians = samples
+            .into_iter()
+            .map(|s| median_by_rps(s, |f: &Figure| f.rps));
         let js_rps = medians.next().map_or(0.0, |js| js.rps);
         for ((_, (name, ..)), mut figure) in targets.iter().skip(1).zip(medians) {
             figure.name = format!("{name}@c{connections}");
@@ -125,7 +127,8 @@ async fn refresh(
         let js_write = crate::bench_stack::js_load(&hello.base_url, "/d1-write", 16, seconds);
         samples[2].push(js_write.await?);
     }
-    let [refresh, hello_loop, js_write] = samples.map(median_loop);
+    let [refresh, hello_loop, js_write] =
+        samples.map(|s| median_by_rps(s, |l: &crate::bench_stack::LoopFigure| l.rps));
     let refreshed = Figure {
         name: "license_refresh@c16".to_owned(),
         rps: refresh.rps,
@@ -301,15 +304,9 @@ fn median(mut samples: Vec<f64>) -> f64 {
     samples[samples.len() / 2]
 }
 
-/// The sample with the median requests per second.
-fn median_figure(mut samples: Vec<Figure>) -> Figure {
-    samples.sort_by(|a, b| a.rps.total_cmp(&b.rps));
-    samples.swap_remove(samples.len() / 2)
-}
-
-/// The closed-loop sample with the median requests per second.
-fn median_loop(mut samples: Vec<crate::bench_stack::LoopFigure>) -> crate::bench_stack::LoopFigure {
-    samples.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+/// The sample with the median requests per second (`rps` reads them).
+fn median_by_rps<T>(mut samples: Vec<T>, rps: fn(&T) -> f64) -> T {
+    samples.sort_by(|a, b| rps(a).total_cmp(&rps(b)));
     samples.swap_remove(samples.len() / 2)
 }
 

@@ -94,7 +94,7 @@ async fn measure(quick: bool) -> Result<(Cold, Vec<Figure>, Ingest)> {
         }
         let mut medians = samples
             .into_iter()
-            .map(|s| median_by_rps(s, |f: &Figure| f.rps));
+            .map(|s| median_by(s, |f: &Figure| f.rps));
         let js_rps = medians.next().map_or(0.0, |js| js.rps);
         for ((_, (name, ..)), mut figure) in targets.iter().skip(1).zip(medians) {
             figure.name = format!("{name}@c{connections}");
@@ -128,7 +128,7 @@ async fn refresh(
         samples[2].push(js_write.await?);
     }
     let [refresh, hello_loop, js_write] =
-        samples.map(|s| median_by_rps(s, |l: &crate::bench_stack::LoopFigure| l.rps));
+        samples.map(|s| median_by(s, |l: &crate::bench_stack::LoopFigure| l.rps));
     let refreshed = Figure {
         name: "license_refresh@c16".to_owned(),
         rps: refresh.rps,
@@ -295,18 +295,13 @@ async fn cold_starts() -> Result<Cold> {
             samples.push(worker.ready_after.as_secs_f64() * 1000.0);
         }
     }
-    let [ours, js, floor] = samples.map(median);
+    let [ours, js, floor] = samples.map(|s| median_by(s, |ms: &f64| *ms));
     Ok((ours, js, floor))
 }
 
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
-/// The sample with the median requests per second (`rps` reads them).
-fn median_by_rps<T>(mut samples: Vec<T>, rps: fn(&T) -> f64) -> T {
-    samples.sort_by(|a, b| rps(a).total_cmp(&rps(b)));
+/// The sample with the median `key` (a rate, or the sample itself).
+fn median_by<T>(mut samples: Vec<T>, key: fn(&T) -> f64) -> T {
+    samples.sort_by(|a, b| key(a).total_cmp(&key(b)));
     samples.swap_remove(samples.len() / 2)
 }
 

@@ -76,15 +76,8 @@ impl Stack {
             .map(|d| (d.id.clone(), d.token.clone()))
             .collect();
         let (figure, chains) = closed_loop(chains, seconds, move |client, (device, token)| {
-            let url = format!("{base}/api/license/status?deviceId={device}");
-            let request = client.get(url).bearer_auth(token.as_str());
-            async move {
-                let answer: Value = json_of(request.send().await).await?;
-                let next = answer["deviceAccessToken"]
-                    .as_str()
-                    .ok_or("refresh answered without a token")?;
-                Ok((device, next.to_owned()))
-            }
+            let next = refresh(client, &base, &device, &token);
+            async move { Ok((device, next.await?)) }
         })
         .await?;
         for (device, (_, token)) in self.devices[1..].iter_mut().zip(chains) {
@@ -98,18 +91,9 @@ impl Stack {
     pub async fn refresh_one_at_a_time(&self, count: usize) -> Result<()> {
         let client = reqwest::Client::new();
         let device = &self.devices[1];
-        let url = format!(
-            "{}/api/license/status?deviceId={}",
-            self.worker.base_url, device.id
-        );
         let mut token = device.token.clone();
         for _ in 0..count {
-            let request = client.get(&url).bearer_auth(&token);
-            let answer = json_of(request.send().await).await?;
-            token = answer["deviceAccessToken"]
-                .as_str()
-                .ok_or("refresh answered without a token")?
-                .to_owned();
+            token = refresh(&client, &self.worker.base_url, &device.id, &token).await?;
         }
         Ok(())
     }
@@ -152,6 +136,24 @@ impl Stack {
             sent: count,
             recorded,
         })
+    }
+}
+
+/// One license refresh of `device` with `token`: the token the answer carries.
+fn refresh(
+    client: &reqwest::Client,
+    base: &str,
+    device: &str,
+    token: &str,
+) -> impl std::future::Future<Output = Result<String>> + Send + use<> {
+    let url = format!("{base}/api/license/status?deviceId={device}");
+    let request = client.get(url).bearer_auth(token);
+    async move {
+        let answer: Value = json_of(request.send().await).await?;
+        let next = answer["deviceAccessToken"]
+            .as_str()
+            .ok_or("refresh answered without a token")?;
+        Ok(next.to_owned())
     }
 }
 

@@ -130,8 +130,11 @@ export interface paths {
          *     `STRIPE_WEBHOOK_SECRET`). Delivery is idempotent: a repeated event
          *     answers `duplicate: true` and changes nothing. No CORS.
          *
-         *     Rejections are `400` with `signature_missing`, `signature_malformed`,
-         *     `signature_mismatch` or `timestamp_out_of_tolerance`, and write nothing.
+         *     A request that does not prove it comes from Stripe is `401` with
+         *     `signature_missing`, `signature_malformed`, `signature_mismatch` or
+         *     `timestamp_out_of_tolerance`, and writes nothing (Stripe retries any
+         *     non-2xx answer alike). A body too large is `413`, a content type other
+         *     than JSON `415`.
          *     Every verified event is recorded and answered `200`: one this service
          *     cannot use (a malformed body, another price, the other Stripe mode, a
          *     checkout that is unpaid or not a subscription) answers `handled: false`
@@ -172,8 +175,8 @@ export interface paths {
          *       with `deviceId`, `checkoutSessionId` and the `activationCode` the
          *       checkout answered. The app token ships inside the desktop build and
          *       the session id travels in the success URL, so neither is a secret:
-         *       the code is. A missing or wrong code is `401 activation_code_invalid`
-         *       and nothing is written. The code works like a licence key: it
+         *       the code is. A missing session id, or a missing or wrong code, is
+         *       `401 activation_code_invalid` and nothing is written. The code works like a licence key: it
          *       activates any device (a reinstall, a second machine) again.
          *     - Refresh: `Authorization: Bearer <deviceAccessToken>` with the same
          *       `deviceId` the token was issued to. Every active answer carries a
@@ -196,9 +199,10 @@ export interface paths {
          *     (`currentPeriodEndIso` + `NYRA_OFFLINE_GRACE_HOURS`, default 168),
          *     never more than 45 days after issue.
          *
-         *     Errors: `400 invalid_query` (app token without `checkoutSessionId`),
+         *     Errors: `400 invalid_query` (a malformed query parameter),
          *     `401 unauthorized` (no or unknown bearer),
-         *     `401 activation_code_invalid` (app token with a missing or wrong code),
+         *     `401 activation_code_invalid` (app token without `checkoutSessionId`,
+         *     or with a missing or wrong code),
          *     `401 token_invalid`, `token_expired`, `token_superseded` or
          *     `device_mismatch` (device token),
          *     `404 checkout_not_found` (no completed checkout for this device yet:
@@ -339,7 +343,12 @@ export interface components {
         };
         CheckoutRequest: {
             deviceId: components["schemas"]["DeviceId"];
-            /** @description Prefills the Checkout page's email field. */
+            /**
+             * @description Prefills the Checkout page's email field: an ASCII address
+             *     (`name@host.tld`); checked before any Stripe call (`400
+             *     invalid_body`). Leave it out to type any address on the Checkout
+             *     page.
+             */
             email?: string;
         };
         CheckoutResponse: {
@@ -431,7 +440,7 @@ export interface components {
                 "application/json": components["schemas"]["Problem"];
             };
         };
-        /** @description Missing, wrong, tampered or expired token, or a token for another device. */
+        /** @description Missing or wrong credentials — a device access token (tampered, expired, superseded, or another device's), the app token without its checkout session and activation code, or a webhook without a valid Stripe signature. */
         Unauthorized: {
             headers: {
                 [name: string]: unknown;
@@ -796,6 +805,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["ServiceUnavailable"];
@@ -894,7 +904,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/yaml": string;
+                    "application/yaml": Record<string, never>;
                 };
             };
         };

@@ -76,11 +76,19 @@ pub mod types {
     pub struct CheckoutRequest {
         #[serde(rename = "deviceId")]
         pub device_id: DeviceId,
-        ///Prefills the Checkout page's email field.
+        /**Prefills the Checkout page's email field: an ASCII address
+(`name@host.tld`); checked before any Stripe call (`400
+invalid_body`). Leave it out to type any address on the Checkout
+page.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<CheckoutRequestEmail>,
     }
-    ///Prefills the Checkout page's email field.
+    /**Prefills the Checkout page's email field: an ASCII address
+(`name@host.tld`); checked before any Stripe call (`400
+invalid_body`). Leave it out to type any address on the Checkout
+page.
+*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CheckoutRequestEmail(::std::string::String);
@@ -103,8 +111,21 @@ pub mod types {
             if value.chars().count() > 254usize {
                 return Err("longer than 254 characters".into());
             }
-            if value.chars().count() < 3usize {
-                return Err("shorter than 3 characters".into());
+            if value.chars().count() < 5usize {
+                return Err("shorter than 5 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\\.[A-Za-z0-9.-]+$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\\.[A-Za-z0-9.-]+$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -1153,8 +1174,11 @@ against the exact raw body before anything is parsed (HMAC-SHA256,
 `STRIPE_WEBHOOK_SECRET`). Delivery is idempotent: a repeated event
 answers `duplicate: true` and changes nothing. No CORS.
 
-Rejections are `400` with `signature_missing`, `signature_malformed`,
-`signature_mismatch` or `timestamp_out_of_tolerance`, and write nothing.
+A request that does not prove it comes from Stripe is `401` with
+`signature_missing`, `signature_malformed`, `signature_mismatch` or
+`timestamp_out_of_tolerance`, and writes nothing (Stripe retries any
+non-2xx answer alike). A body too large is `413`, a content type other
+than JSON `415`.
 Every verified event is recorded and answered `200`: one this service
 cannot use (a malformed body, another price, the other Stripe mode, a
 checkout that is unpaid or not a subscription) answers `handled: false`
@@ -1217,6 +1241,9 @@ Arguments:
             400u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             413u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
@@ -1238,8 +1265,8 @@ signed offline license and a fresh, expiring device access token.
   with `deviceId`, `checkoutSessionId` and the `activationCode` the
   checkout answered. The app token ships inside the desktop build and
   the session id travels in the success URL, so neither is a secret:
-  the code is. A missing or wrong code is `401 activation_code_invalid`
-  and nothing is written. The code works like a licence key: it
+  the code is. A missing session id, or a missing or wrong code, is
+  `401 activation_code_invalid` and nothing is written. The code works like a licence key: it
   activates any device (a reinstall, a second machine) again.
 - Refresh: `Authorization: Bearer <deviceAccessToken>` with the same
   `deviceId` the token was issued to. Every active answer carries a
@@ -1262,9 +1289,10 @@ device's token and license expire at the offline-grace boundary
 (`currentPeriodEndIso` + `NYRA_OFFLINE_GRACE_HOURS`, default 168),
 never more than 45 days after issue.
 
-Errors: `400 invalid_query` (app token without `checkoutSessionId`),
+Errors: `400 invalid_query` (a malformed query parameter),
 `401 unauthorized` (no or unknown bearer),
-`401 activation_code_invalid` (app token with a missing or wrong code),
+`401 activation_code_invalid` (app token without `checkoutSessionId`,
+or with a missing or wrong code),
 `401 token_invalid`, `token_expired`, `token_superseded` or
 `device_mismatch` (device token),
 `404 checkout_not_found` (no completed checkout for this device yet:

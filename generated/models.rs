@@ -328,7 +328,10 @@ pub struct CheckoutRequest {
     /// The desktop device identifier: 8 to 128 characters of `A-Z a-z 0-9 . _ : -`.
     #[serde(rename = "deviceId")]
     pub device_id: DeviceId,
-    /// Prefills the Checkout page's email field.
+    /** Prefills the Checkout page's email field: an ASCII address
+(`name@host.tld`); checked before any Stripe call (`400
+invalid_body`). Leave it out to type any address on the Checkout
+page.*/
     #[serde(rename = "email")]
     #[serde(
         default,
@@ -369,7 +372,64 @@ impl Validate for CheckoutRequest {
             )?;
         }
         if let Some(value) = &self.email {
-            crate::rt::check_str("email", value, Some(3usize), Some(254usize), None)?;
+            crate::rt::check_str(
+                "email",
+                value,
+                Some(5usize),
+                Some(254usize),
+                Some(
+                    &crate::rt::Pattern {
+                        source: "^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\\.[A-Za-z0-9.-]+$",
+                        pieces: &[
+                            crate::rt::Piece {
+                                ranges: &[
+                                    (b'A', b'Z'),
+                                    (b'a', b'z'),
+                                    (b'0', b'9'),
+                                    (b'.', b'.'),
+                                    (b'_', b'_'),
+                                    (b'%', b'%'),
+                                    (b'+', b'+'),
+                                    (b'-', b'-'),
+                                ],
+                                min: 1usize,
+                                max: usize::MAX,
+                            },
+                            crate::rt::Piece {
+                                ranges: &[(b'@', b'@')],
+                                min: 1usize,
+                                max: 1usize,
+                            },
+                            crate::rt::Piece {
+                                ranges: &[
+                                    (b'A', b'Z'),
+                                    (b'a', b'z'),
+                                    (b'0', b'9'),
+                                    (b'-', b'-'),
+                                ],
+                                min: 1usize,
+                                max: usize::MAX,
+                            },
+                            crate::rt::Piece {
+                                ranges: &[(b'.', b'.')],
+                                min: 1usize,
+                                max: 1usize,
+                            },
+                            crate::rt::Piece {
+                                ranges: &[
+                                    (b'A', b'Z'),
+                                    (b'a', b'z'),
+                                    (b'0', b'9'),
+                                    (b'.', b'.'),
+                                    (b'-', b'-'),
+                                ],
+                                min: 1usize,
+                                max: usize::MAX,
+                            },
+                        ],
+                    },
+                ),
+            )?;
         }
         Ok(())
     }

@@ -200,6 +200,8 @@ pub enum StripeWebhookResponse {
     Ok(WebhookAck),
     /// HTTP 400.
     BadRequest(Problem),
+    /// HTTP 401.
+    Unauthorized(Problem),
     /// HTTP 413.
     PayloadTooLarge(Problem),
     /// HTTP 415.
@@ -213,6 +215,7 @@ impl StripeWebhookResponse {
         match self {
             Self::Ok(_) => 200u16,
             Self::BadRequest(body) => rt::status_of(body.code),
+            Self::Unauthorized(body) => rt::status_of(body.code),
             Self::PayloadTooLarge(body) => rt::status_of(body.code),
             Self::UnsupportedMediaType(body) => rt::status_of(body.code),
             Self::ServiceUnavailable(body) => rt::status_of(body.code),
@@ -223,6 +226,7 @@ impl StripeWebhookResponse {
         match self {
             Self::Ok(body) => rt::json(200u16, &body),
             Self::BadRequest(body) => rt::problem(body),
+            Self::Unauthorized(body) => rt::problem(body),
             Self::PayloadTooLarge(body) => rt::problem(body),
             Self::UnsupportedMediaType(body) => rt::problem(body),
             Self::ServiceUnavailable(body) => rt::problem(body),
@@ -233,6 +237,7 @@ impl From<Problem> for StripeWebhookResponse {
     fn from(problem: Problem) -> Self {
         match rt::status_of(problem.code) {
             400u16 => Self::BadRequest(problem),
+            401u16 => Self::Unauthorized(problem),
             413u16 => Self::PayloadTooLarge(problem),
             415u16 => Self::UnsupportedMediaType(problem),
             _ => Self::ServiceUnavailable(problem),
@@ -521,7 +526,7 @@ pub const OPERATIONS: &[Operation] = &[
         raw_body: true,
         cors: false,
         static_asset: false,
-        statuses: &[200u16, 400u16, 413u16, 415u16, 503u16],
+        statuses: &[200u16, 400u16, 401u16, 413u16, 415u16, 503u16],
     },
     Operation {
         id: OperationId::LicenseStatus,

@@ -1,4 +1,4 @@
-//! Idempotent set-up: wasm target, worker-build, wasm-bindgen-cli (Cargo.lock's version), npm packages, `.dev.vars`.
+//! Idempotent set-up: wasm target, worker-build, wasm-bindgen-cli (Cargo.lock's version), npm packages, the OpenAPI fuzzer, `.dev.vars`.
 
 use crate::run::{self, Result, root, step};
 use std::path::PathBuf;
@@ -6,6 +6,9 @@ use std::process::Command;
 
 /// worker-build's pinned version.
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
+
+/// The OpenAPI fuzzer's pinned version (schemathesis, in a Python venv under `.tools/`).
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
 /// Everything the other commands need.
 pub fn all() -> Result<()> {
@@ -19,6 +22,7 @@ pub fn all() -> Result<()> {
         false,
     )?;
     npm()?;
+    schemathesis()?;
     dev_vars()
 }
 
@@ -97,6 +101,34 @@ pub fn npm() -> Result<()> {
         return Ok(());
     }
     run::status(command("npm", &["ci", "--no-audit", "--no-fund"]), "npm ci")
+}
+
+/// schemathesis (the e2e suite's OpenAPI fuzzer) in its own venv, when missing or another version.
+fn schemathesis() -> Result<()> {
+    let st = nyra_e2e::paths::schemathesis();
+    let current = Command::new(&st).arg("--version").output();
+    if current.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(SCHEMATHESIS_VERSION)) {
+        eprintln!("    schemathesis {SCHEMATHESIS_VERSION}: present");
+        return Ok(());
+    }
+    let venv = st
+        .parent()
+        .and_then(|bin| bin.parent())
+        .ok_or("no venv dir")?;
+    let venv = venv.display().to_string();
+    run::status(
+        command("python3", &["-m", "venv", "--clear", &venv]),
+        "python3 -m venv",
+    )?;
+    let pip = format!("{venv}/bin/pip");
+    let package = format!("schemathesis=={SCHEMATHESIS_VERSION}");
+    let args = [
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &package,
+    ];
+    run::status(command(&pip, &args), "pip install schemathesis")
 }
 
 /// Writes `.dev.vars` with obviously fake secrets when it is missing.

@@ -329,14 +329,12 @@ pub fn json_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, HttpR
 pub fn status_of(code: ErrorCode) -> u16 {
     use ErrorCode::*;
     match code {
-        InvalidBody
-        | InvalidQuery
-        | InvalidHeader
-        | SignatureMissing
+        InvalidBody | InvalidQuery | InvalidHeader => 400,
+        SignatureMissing
         | SignatureMalformed
         | SignatureMismatch
-        | TimestampOutOfTolerance => 400,
-        Unauthorized
+        | TimestampOutOfTolerance
+        | Unauthorized
         | TokenInvalid
         | TokenExpired
         | TokenSuperseded

@@ -15,6 +15,11 @@ pub fn node_bin() -> PathBuf {
     root().join("node_modules/.bin")
 }
 
+/// schemathesis' command, in the venv `cargo xtask setup` makes.
+pub fn schemathesis() -> PathBuf {
+    root().join(".tools/schemathesis/bin/st")
+}
+
 /// The wrangler entry of the built Worker.
 pub fn worker_main() -> PathBuf {
     root().join("crates/worker/build/worker/shim.mjs")

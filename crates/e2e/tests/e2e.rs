@@ -6,6 +6,8 @@ mod activation;
 mod entitlement;
 #[path = "e2e/foundation.rs"]
 mod foundation;
+#[path = "e2e/fuzz.rs"]
+mod fuzz;
 #[path = "e2e/hardening.rs"]
 mod hardening;
 #[path = "e2e/hosted.rs"]

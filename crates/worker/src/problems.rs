@@ -70,9 +70,12 @@ pub enum ApiError {
     /// The runtime's random number generator failed.
     #[error("the worker could not generate an activation code; try again later")]
     RandomUnavailable,
-    /// A query parameter the operation needs in this mode is missing.
-    #[error("{0}")]
-    InvalidQuery(&'static str),
+    /// First activation (the app token) without the checkout session to activate.
+    #[error(
+        "checkoutSessionId: first activation with the app token needs the checkout session id \
+         and its activation code"
+    )]
+    ActivationSessionMissing,
     /// No completed checkout matches the device.
     #[error("no completed checkout session matches this device yet")]
     CheckoutNotFound,
@@ -109,7 +112,9 @@ impl ApiError {
             Self::CheckoutDisabled => ErrorCode::CheckoutDisabled,
             Self::ConfigInsecure(_) => ErrorCode::ConfigInsecure,
             Self::LiveModeNotEnabled => ErrorCode::LiveModeNotEnabled,
-            Self::ActivationCodeInvalid => ErrorCode::ActivationCodeInvalid,
+            Self::ActivationCodeInvalid | Self::ActivationSessionMissing => {
+                ErrorCode::ActivationCodeInvalid
+            }
             Self::DeviceReplaced => ErrorCode::DeviceReplaced,
             Self::TokenSuperseded => ErrorCode::TokenSuperseded,
             Self::AlreadySubscribed => ErrorCode::AlreadySubscribed,
@@ -122,7 +127,6 @@ impl ApiError {
             Self::Token(TokenError::Invalid) => ErrorCode::TokenInvalid,
             Self::Token(TokenError::Expired) => ErrorCode::TokenExpired,
             Self::Token(TokenError::DeviceMismatch) => ErrorCode::DeviceMismatch,
-            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::CheckoutNotFound => ErrorCode::CheckoutNotFound,
             Self::CustomerNotFound => ErrorCode::CustomerNotFound,
             Self::Signature(VerifyError::Missing) => ErrorCode::SignatureMissing,

@@ -500,7 +500,7 @@ async fn bad_signature_rejected() {
     let body = br#"{"id":"evt_e2e_bad","object":"event","type":"invoice.paid","created":1,"data":{"object":{}}}"#;
     let signature = signature_header("whsec_not_the_configured_secret", now(), body);
     let answer = post_webhook(&stack.http(), body.to_vec(), Some(&signature)).await;
-    assert_eq!(answer.status, 400);
+    assert_eq!(answer.status, 401);
     assert_eq!(answer.code(), "signature_mismatch");
 }
 
@@ -745,9 +745,9 @@ async fn unknown_checkout_is_404() {
     let missing = http.get(&target, &[("authorization", &bearer)]).await;
     assert_eq!(
         (missing.status, missing.code().as_str()),
-        (400, "invalid_query")
+        (401, "activation_code_invalid")
     );
-    snapshot("license_status_invalid_query", &missing.json());
+    snapshot("license_status_session_missing", &missing.json());
 
     let stranger = mint("cus_test_nobody", &device, now() + 3600);
     let answer = refresh(&http, &device, &stranger).await;

@@ -181,13 +181,13 @@ fn hosted_checkout(url: &str, emulator: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// A webhook with a forged signature answers 400 with a signature code.
+/// A webhook with a forged signature answers 401 with a signature code.
 pub async fn forged_webhook(api: &Api) -> Check<Ran> {
     let header = format!("t={},v1={}", now(), "0".repeat(64));
     let body = br#"{"id":"evt_nyra_verify_forged","type":"checkout.session.completed"}"#.to_vec();
     let headers = [("stripe-signature", header.as_str())];
     let answer = api.post(WEBHOOK, &headers, Some(body)).await?;
-    if answer.status == 400 && SIGNATURE_CODES.contains(&answer.code()) {
+    if answer.status == 401 && SIGNATURE_CODES.contains(&answer.code()) {
         Ok((
             Ran::Done,
             format!("forged signature rejected: {}", answer.describe()),

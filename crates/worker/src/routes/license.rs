@@ -1,9 +1,9 @@
 //! `GET /api/license/status`: first activation (app token + checkout + activation code) or refresh (device token), then the licence.
 //!
 //! - First activation: `Authorization: Bearer NYRA_LICENSE_API_TOKEN` (compared in constant time)
-//!   with `checkoutSessionId` and `activationCode`. Without `checkoutSessionId`: `400
-//!   invalid_query`. A missing code, or one whose SHA-256 is not the session's (constant-time
-//!   compare): `401 activation_code_invalid`, nothing written. No customer row yet: `404
+//!   with `checkoutSessionId` and `activationCode`. No `checkoutSessionId`, no code, or a code
+//!   whose SHA-256 is not the session's (constant-time compare): `401 activation_code_invalid`,
+//!   nothing written. No customer row yet: `404
 //!   checkout_not_found`. An entitled device then takes a seat (`customers::claim_seat`: beyond
 //!   `NYRA_MAX_DEVICES` the least recently checked device is replaced).
 //! - Refresh: `Authorization: Bearer <device access token>` verified for this `deviceId` with the
@@ -189,9 +189,7 @@ async fn first_activation(
     let checkout = request
         .checkout_session_id
         .as_deref()
-        .ok_or(ApiError::InvalidQuery(
-            "checkoutSessionId: required for first activation with the app token",
-        ))?;
+        .ok_or(ApiError::ActivationSessionMissing)?;
     let code = request.activation_code.as_deref().unwrap_or_default();
     let (stored, row) = checkouts::activation(db, checkout, &request.device_id)
         .await

@@ -25,7 +25,7 @@ commands:
   codegen [--check] refresh generated/ from openapi.yaml (or only check it is current)
   build            build the release Worker and the static assets; print the Worker's size
   assets           build the static assets (docs page, openapi.json, openapi.yaml)
-  setup            install what the commands need (idempotent)";
+  setup            install what the commands and the tests need (idempotent)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(rest.iter().any(|a| a == "--check")),
         Some("build") => setup::all().and_then(|_| worker::build()).map(|_| ()),
         Some("assets") => setup::npm().and_then(|_| assets::build()),
-        Some("setup") => setup::all(),
+        Some("setup") => setup::for_tests(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

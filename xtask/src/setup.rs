@@ -1,4 +1,4 @@
-//! Idempotent set-up: wasm target, worker-build, wasm-bindgen-cli (Cargo.lock's version), npm packages, the OpenAPI fuzzer, `.dev.vars`.
+//! Idempotent set-up: wasm target, worker-build, wasm-bindgen-cli (Cargo.lock's version), npm packages, `.dev.vars`; for the tests also the OpenAPI fuzzer.
 
 use crate::run::{self, Result, root, step};
 use std::path::PathBuf;
@@ -6,9 +6,6 @@ use std::process::Command;
 
 /// worker-build's pinned version.
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
-
-/// The OpenAPI fuzzer's pinned version (schemathesis, in a Python venv under `.tools/`).
-const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
 /// Everything the other commands need.
 pub fn all() -> Result<()> {
@@ -22,8 +19,13 @@ pub fn all() -> Result<()> {
         false,
     )?;
     npm()?;
-    schemathesis()?;
     dev_vars()
+}
+
+/// [`all`], then the test suite's own tools.
+pub fn for_tests() -> Result<()> {
+    all()?;
+    schemathesis()
 }
 
 fn wasm_target() -> Result<()> {
@@ -103,32 +105,37 @@ pub fn npm() -> Result<()> {
     run::status(command("npm", &["ci", "--no-audit", "--no-fund"]), "npm ci")
 }
 
-/// schemathesis (the e2e suite's OpenAPI fuzzer) in its own venv, when missing or another version.
+/// schemathesis (the e2e suite's OpenAPI fuzzer) in its own venv, with every package pinned by
+/// `xtask/schemathesis-requirements.txt`; reinstalled whenever that file changes.
 fn schemathesis() -> Result<()> {
+    let wanted = root().join("xtask/schemathesis-requirements.txt");
+    let pins =
+        std::fs::read_to_string(&wanted).map_err(|e| format!("{}: {e}", wanted.display()))?;
     let st = nyra_e2e::paths::schemathesis();
-    let current = Command::new(&st).arg("--version").output();
-    if current.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(SCHEMATHESIS_VERSION)) {
-        eprintln!("    schemathesis {SCHEMATHESIS_VERSION}: present");
-        return Ok(());
-    }
     let venv = st
         .parent()
         .and_then(|bin| bin.parent())
         .ok_or("no venv dir")?;
-    let venv = venv.display().to_string();
-    run::status(
-        command("python3", &["-m", "venv", "--clear", &venv]),
-        "python3 -m venv",
+    let installed = venv.join("requirements.txt");
+    if st.exists() && std::fs::read_to_string(&installed).is_ok_and(|text| text == pins) {
+        eprintln!("    schemathesis: present");
+        return Ok(());
+    }
+    let dir = venv.display().to_string();
+    run::status(command("python3", &["-m", "venv", "--clear", &dir]), "python3 -m venv").map_err(
+        |e| format!("{e} (the OpenAPI fuzzer needs Python 3 with venv; on Debian or Ubuntu: apt install python3-venv)"),
     )?;
-    let pip = format!("{venv}/bin/pip");
-    let package = format!("schemathesis=={SCHEMATHESIS_VERSION}");
+    let pip = format!("{dir}/bin/pip");
+    let requirements = wanted.display().to_string();
     let args = [
         "install",
         "--quiet",
         "--disable-pip-version-check",
-        &package,
+        "-r",
+        &requirements,
     ];
-    run::status(command(&pip, &args), "pip install schemathesis")
+    run::status(command(&pip, &args), "pip install schemathesis")?;
+    std::fs::write(&installed, pins).map_err(|e| format!("{}: {e}", installed.display()))
 }
 
 /// Writes `.dev.vars` with obviously fake secrets when it is missing.

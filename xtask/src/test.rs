@@ -7,7 +7,7 @@ use std::time::Instant;
 /// Runs the whole suite, or with `--worker-only` just the end-to-end tests of the Worker.
 pub fn run(args: &[String]) -> Result<()> {
     let started = Instant::now();
-    setup::all()?;
+    setup::for_tests()?;
     if args.iter().any(|a| a == "--worker-only") {
         worker::build()?;
         return tests(&["--package", "nyra-e2e"]);

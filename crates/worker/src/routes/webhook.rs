@@ -1,6 +1,6 @@
 //! `POST /api/billing/webhook`: verify the Stripe signature, then record the event in one D1 batch or enqueue it.
 //!
-//! Only a failed signature (400) or configuration and D1 failures (503, so Stripe retries) are
+//! Only a failed signature (401) or configuration and D1 failures (503, so Stripe retries) are
 //! errors: every verified event is claimed in `processed_events` and answered 200, with
 //! `handled: false` (and the reason in the log line) when it cannot grant anything here — a
 //! malformed body, another price, the other Stripe mode, an unpaid or non-subscription checkout.

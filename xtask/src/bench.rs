@@ -182,6 +182,7 @@ async fn webhook_ingest(
     let count = if quick { 600 } else { 2000 };
     let direct = stack.ingest(count).await?;
     let js_same_client_per_s = crate::bench_stack::js_ingest(&hello.base_url, count).await?;
+    let js_our_batch_per_s = crate::bench_stack::js_our_batch(&hello.base_url, count).await?;
     let js_d1_writes_per_s = load(&hello.base_url, "/d1-write", &[], 16, quick)?.rps;
     let queue_send = format!("{}/queue-send", hello.base_url);
     let js_queue_send_per_s = crate::bench_stack::js_ingest(&queue_send, count).await?;
@@ -199,6 +200,7 @@ async fn webhook_ingest(
         js_d1_writes_per_s,
         js_same_client_per_s,
         js_queue_send_per_s,
+        js_our_batch_per_s,
         queue: Some(queued),
     })
 }
@@ -357,6 +359,10 @@ pub struct Ingest {
     /// The same JS Worker sending each of those bodies to the webhook queue instead (reads the
     /// body, one queue send): the least queue mode's webhook route does per event.
     pub js_queue_send_per_s: f64,
+    /// The same JS Worker committing our webhook's own D1 plan for each of those events (one
+    /// batch: the claim and the guarded upsert; no signature check): the floor of recording an
+    /// event our way, whatever the language.
+    pub js_our_batch_per_s: f64,
     /// The same ingest through the webhook queue (`WEBHOOK_MODE=queue`).
     pub queue: Option<crate::bench_queue::QueueIngest>,
 }
@@ -383,7 +389,10 @@ fn results_json(size: &worker::Size, cold: Cold, figures: &[Figure], ingest: &In
                           "jsD1WritesPerSecond": ingest.js_d1_writes_per_s,
                           "ratioToJsD1Writes": ratio(ingest.unique_per_s, ingest.js_d1_writes_per_s),
                           "jsSameClientPerSecond": ingest.js_same_client_per_s,
-                          "ratioToJsSameClient": ratio(ingest.unique_per_s, ingest.js_same_client_per_s)},
+                          "ratioToJsSameClient": ratio(ingest.unique_per_s, ingest.js_same_client_per_s),
+                          "jsOurBatchPerSecond": ingest.js_our_batch_per_s,
+                          "jsOurBatchRatioToJsSameClient": ratio(ingest.js_our_batch_per_s, ingest.js_same_client_per_s),
+                          "ratioToJsOurBatch": ratio(ingest.unique_per_s, ingest.js_our_batch_per_s)},
         "webhookQueueIngest": ingest.queue.as_ref().map(|q| json!({
             "appliedPerSecond": q.applied_per_s, "acceptedPerSecond": q.accepted_per_s,
             "sent": q.sent, "recorded": q.recorded,
@@ -488,6 +497,12 @@ fn print_ingest(ingest: &Ingest) {
         ingest.unique_per_s,
         ingest.js_same_client_per_s,
         ratio(ingest.unique_per_s, ingest.js_same_client_per_s)
+    );
+    let (our_batch, same_client) = (ingest.js_our_batch_per_s, ingest.js_same_client_per_s);
+    eprintln!(
+        "{:<28} {our_batch:>12.0} {same_client:>12.0} {:>8.2}",
+        "  js committing our batch/s",
+        ratio(our_batch, same_client)
     );
     if let Some(q) = &ingest.queue {
         let same_client = ingest.js_same_client_per_s;

@@ -166,6 +166,55 @@ pub async fn js_ingest(base: &str, count: usize) -> Result<f64> {
     Ok(count as f64 / elapsed(started))
 }
 
+/// Events per second a JS Worker commits our webhook's own D1 plan for the bench's events (one
+/// batch each, no signature check), under the same client: the floor of recording them our way.
+pub async fn js_our_batch(base: &str, count: usize) -> Result<f64> {
+    let bodies = planned_bodies(count)?;
+    let started = Instant::now();
+    deliver(&format!("{base}/our-batch"), bodies).await?;
+    Ok(count as f64 / elapsed(started))
+}
+
+/// Each bench event's plan (`nyra_domain::webhook::batch::delivery`, the Worker's own planner,
+/// with the local price and test mode) as `{statements: [{sql, params}]}`.
+fn planned_bodies(count: usize) -> Result<Vec<Vec<u8>>> {
+    let price = secrets::local()
+        .into_iter()
+        .find_map(|(name, value)| (name == "NYRA_STRIPE_PRICE_PRO_MONTHLY").then_some(value))
+        .ok_or("no local price")?;
+    let expect = nyra_domain::webhook::state::Expect {
+        price_id: price,
+        previous_prices: &[],
+        livemode: false,
+    };
+    let now = nyra_domain::time::iso(1_764_300_000);
+    event_bodies(count)?
+        .iter()
+        .map(|body| {
+            let delivery = nyra_domain::webhook::batch::delivery(body, &expect, &now);
+            if let Some(reason) = delivery.plan.ignored {
+                return Err(format!("bench event {} not usable: {reason}", delivery.event_id));
+            }
+            let statements: Vec<Value> = delivery
+                .plan
+                .statements
+                .iter()
+                .map(|s| json!({"sql": s.sql, "params": s.params.iter().map(param).collect::<Vec<_>>()}))
+                .collect();
+            Ok(json!({ "statements": statements }).to_string().into_bytes())
+        })
+        .collect()
+}
+
+fn param(value: &nyra_domain::webhook::state::SqlValue) -> Value {
+    use nyra_domain::webhook::state::SqlValue;
+    match value {
+        SqlValue::Null => Value::Null,
+        SqlValue::Integer(n) => json!(n),
+        SqlValue::Text(s) => json!(s),
+    }
+}
+
 /// Direct-mode webhook ingest figures.
 pub struct DirectIngest {
     /// Unique events accepted per second.

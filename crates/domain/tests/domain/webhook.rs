@@ -8,7 +8,8 @@ use nyra_domain::webhook::event::{
     InvoiceLine, Subscription, parse,
 };
 use nyra_domain::webhook::state::{
-    CLAIM_SQL, DUPLICATE_CLAIM_ERROR, Expect, SqlValue, UPSERT_SQL, plan, sort_key,
+    CLAIM_SQL, DUPLICATE_CLAIM_ERROR, EVERY_GROUP, Expect, SqlValue, Statement, UPSERT_COLUMNS,
+    plan, sort_key, upsert_sql,
 };
 use nyra_domain::webhook::verify::{VerifyError, signature_header, verify};
 use proptest::prelude::*;
@@ -589,7 +590,13 @@ fn plan_claims_first_and_unhandled_events_only_claim() -> TestResult {
         assert_eq!(statements.len(), 2, "{name}");
         assert_eq!(statements[0].sql, CLAIM_SQL);
         assert_eq!(statements[0].params[0], SqlValue::Text(fixture(name)?.id));
-        assert_eq!(statements[1].sql, UPSERT_SQL);
+        assert!(
+            statements[1]
+                .sql
+                .starts_with("INSERT INTO billing_customers (customer_id, updated_at, "),
+            "{name}"
+        );
+        assert_eq!(statements[1].params.len(), UPSERT_COLUMNS.len(), "{name}");
     }
     assert_eq!(
         CLAIM_SQL,
@@ -673,6 +680,62 @@ pub(crate) fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
         }
     }
     out
+}
+
+/// Runs statements as one transaction, each with its own SQL or with the upsert that assigns
+/// every group on conflict.
+fn run_as(conn: &mut Connection, statements: &[Statement], every_group: bool) -> TestResult {
+    let tx = conn.transaction()?;
+    for statement in statements {
+        let sql = if every_group && statement.sql != CLAIM_SQL {
+            upsert_sql(EVERY_GROUP)
+        } else {
+            statement.sql
+        };
+        tx.execute(
+            sql,
+            rusqlite::params_from_iter(statement.params.iter().map(to_db)),
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// An event's upsert assigns on conflict only the groups it writes; after every step of the
+/// lifecycle, in order and reversed, the row equals the one the every-group upsert makes.
+#[test]
+fn an_upsert_of_only_the_written_groups_writes_what_every_group_would() -> TestResult {
+    let mut names: Vec<&str> = LIFECYCLE.to_vec();
+    names.push("entitlements.active_entitlement_summary.updated");
+    let events = names
+        .iter()
+        .map(|name| fixture(name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut shorter = 0;
+    for order in [
+        (0..events.len()).collect::<Vec<_>>(),
+        (0..events.len()).rev().collect(),
+    ] {
+        let (mut trimmed, mut full) = (migrated()?, migrated()?);
+        for i in order {
+            let statements = plan(&events[i], &EXPECT, NOW_ISO).statements;
+            shorter += usize::from(statements[1].sql.len() < upsert_sql(EVERY_GROUP).len());
+            run_as(&mut trimmed, &statements, false)?;
+            run_as(&mut full, &statements, true)?;
+            assert_eq!(
+                rows(&trimmed, false)?,
+                rows(&full, false)?,
+                "after {}",
+                names[i]
+            );
+        }
+    }
+    assert_eq!(
+        shorter,
+        2 * events.len(),
+        "every event writes only some groups"
+    );
+    Ok(())
 }
 
 #[test]

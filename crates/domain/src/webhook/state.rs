@@ -145,7 +145,7 @@ pub const EVERY_GROUP: u8 = u8::MAX;
 ///
 /// An event leaves a group out of the mask exactly when its key is NULL, and `NULL > x` keeps
 /// the stored values, so the statement writes what [`EVERY_GROUP`]'s would, with fewer
-/// expressions for D1 to parse and run (an event writes two to four of the seven groups).
+/// expressions for D1 to parse and run (an event writes one to four of the seven groups).
 /// Each text is built once per process.
 pub fn upsert_sql(mask: u8) -> &'static str {
     static TEXTS: [OnceLock<String>; 256] = [const { OnceLock::new() }; 256];

@@ -299,12 +299,25 @@ fn param_error(location: &str, error: FieldError) -> HttpResponse {
 }
 
 /// Parses and validates a JSON body, answering 400 `invalid_body` naming the field.
+///
+/// Every request body is an object (the generator accepts only a `$ref` to an object schema),
+/// and anything else is refused first: serde would read a struct from an array of its fields
+/// too.
 pub fn json_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, HttpResponse> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(error_response(
-            ErrorCode::InvalidBody,
-            "request body is required",
-        ));
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => {
+            return Err(error_response(
+                ErrorCode::InvalidBody,
+                "request body is required",
+            ));
+        }
+        Some(b'{') => {}
+        Some(_) => {
+            return Err(error_response(
+                ErrorCode::InvalidBody,
+                "request body must be a JSON object",
+            ));
+        }
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {

@@ -403,3 +403,33 @@ fn documented_codes_land_in_their_documented_variant() {
         CreatePortalResponse::ServiceUnavailable(_)
     ));
 }
+
+/// Every request body is a JSON object: serde would read a struct from an array of its fields
+/// too (`["device-123"]` as a checkout request), which the spec does not allow.
+#[test]
+fn a_body_that_is_not_a_json_object_is_invalid() {
+    for body in [
+        &b"[\"device-123\"]"[..],
+        b" [\"device-123\", \"buyer@example.com\"]",
+        b"\"device-123\"",
+        b"12",
+        b"null",
+    ] {
+        let response = call("POST", "/api/billing/checkout", &[JSON], body);
+        assert_eq!(
+            (response.status, code(&response).as_str()),
+            (400, "invalid_body"),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+        let detail: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(detail["detail"], "request body must be a JSON object");
+    }
+    let spaced = call(
+        "POST",
+        "/api/billing/checkout",
+        &[JSON],
+        b" \n {\"deviceId\":\"device-123\"}",
+    );
+    assert_eq!(spaced.status, 200);
+}

@@ -459,11 +459,19 @@ fn body_type(spec: &OpenAPI, op: &Op<'_>) -> Result<Option<Ident>> {
         .content
         .get("application/json")
         .ok_or_else(|| unsupported(op.path, "a request body that is not application/json"))?;
+    // `rt::json_body` refuses any body that is not a JSON object before serde sees it.
     match &media.schema {
-        Some(ReferenceOr::Reference { reference }) => Ok(Some(ident(spec::ref_name(reference)))),
+        Some(schema @ ReferenceOr::Reference { reference })
+            if matches!(
+                spec::resolve(spec, schema)?.schema_kind,
+                openapiv3::SchemaKind::Type(openapiv3::Type::Object(_))
+            ) =>
+        {
+            Ok(Some(ident(spec::ref_name(reference))))
+        }
         _ => Err(unsupported(
             op.path,
-            "a request body schema that is not a $ref",
+            "a request body schema that is not a $ref to an object schema",
         )),
     }
 }

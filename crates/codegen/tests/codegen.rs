@@ -54,6 +54,21 @@ fn refuses_operations_without_ids() {
 }
 
 #[test]
+fn refuses_a_request_body_that_is_not_an_object() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mini.yaml"
+    ))
+    .unwrap()
+    .replace(
+        "              $ref: '#/components/schemas/NewItem'",
+        "              $ref: '#/components/schemas/ErrorCode'",
+    );
+    let error = server::generate(&spec::parse(&text).unwrap()).unwrap_err();
+    assert!(error.to_string().contains("object schema"), "{error}");
+}
+
+#[test]
 fn unparsable_spec_is_a_clear_error() {
     let error = spec::parse("openapi: [").unwrap_err();
     assert!(matches!(error, CodegenError::Parse(_)));

@@ -125,6 +125,11 @@ fn code(response: &HttpResponse) -> String {
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
+/// `POST /api/billing/checkout` with a JSON body.
+fn checkout(body: &[u8]) -> HttpResponse {
+    call("POST", "/api/billing/checkout", &[JSON], body)
+}
+
 #[test]
 fn routes_health_and_adds_security_headers() {
     let response = call("GET", "/health", &[], b"");
@@ -216,12 +221,12 @@ fn body_limits_content_type_and_json_errors() {
 /// sees it: what the schema allows is handed on, anything else is `400 invalid_body`.
 #[test]
 fn checkout_email_must_be_an_ascii_address() {
-    let checkout = |email: &str| {
+    let with_email = |email: &str| {
         let body = serde_json::json!({"deviceId": "device-123", "email": email}).to_string();
-        call("POST", "/api/billing/checkout", &[JSON], body.as_bytes())
+        checkout(body.as_bytes())
     };
     for good in ["buyer@example.com", "a.b+c_d%e-f@mail-1.example.co.uk"] {
-        assert_eq!(checkout(good).status, 200, "{good}");
+        assert_eq!(with_email(good).status, 200, "{good}");
     }
     let zeros = "0".repeat(60);
     let long = format!("{}@example.com", "0".repeat(250));
@@ -237,7 +242,7 @@ fn checkout_email_must_be_an_ascii_address() {
         "buyer@.com",
         long.as_str(),
     ] {
-        let response = checkout(bad);
+        let response = with_email(bad);
         assert_eq!(
             (response.status, code(&response).as_str()),
             (400, "invalid_body"),
@@ -415,7 +420,7 @@ fn a_body_that_is_not_a_json_object_is_invalid() {
         b"12",
         b"null",
     ] {
-        let response = call("POST", "/api/billing/checkout", &[JSON], body);
+        let response = checkout(body);
         assert_eq!(
             (response.status, code(&response).as_str()),
             (400, "invalid_body"),
@@ -425,11 +430,6 @@ fn a_body_that_is_not_a_json_object_is_invalid() {
         let detail: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
         assert_eq!(detail["detail"], "request body must be a JSON object");
     }
-    let spaced = call(
-        "POST",
-        "/api/billing/checkout",
-        &[JSON],
-        b" \n {\"deviceId\":\"device-123\"}",
-    );
+    let spaced = checkout(b" \n {\"deviceId\":\"device-123\"}");
     assert_eq!(spaced.status, 200);
 }
